@@ -1,0 +1,41 @@
+"""polyfit_explorer: explore polynomial regression interactively.
+
+The models (:class:`DataGenerator` and its ground truths, :class:`RegressionModel`)
+import no Panel, Bokeh or HoloViews; :class:`Explorer` is the app and is imported
+only when first used, so scripts that only fit start fast.
+"""
+
+from .data import (
+    AbsoluteValue,
+    DataGenerator,
+    Polynomial,
+    Runge,
+    Sine,
+    Step,
+    ground_truths,
+)
+from .model import RegressionModel, Scores
+
+__all__ = [
+    "AbsoluteValue",
+    "DataGenerator",
+    "Explorer",
+    "Polynomial",
+    "RegressionModel",
+    "Runge",
+    "Scores",
+    "Sine",
+    "Step",
+    "ground_truths",
+]
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # The app pulls in Panel, Bokeh and HoloViews: load it on first use only.
+    if name == "Explorer":
+        from .app import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,264 @@
+"""Explorer: the app's view of a RegressionModel, built with Panel and HoloViews.
+
+Widgets come from the models' parameter declarations; plots are DynamicMaps
+over the models' results, so an update patches data already in the browser.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from functools import reduce
+from operator import mul
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import panel_material_ui as pmui
+import param
+
+from . import plots
+from .data import DataGenerator, ground_truths, title
+from .model import RegressionModel
+
+__all__ = ["Explorer"]
+
+log = logging.getLogger(__name__)
+
+#: Parameters of a generator shown under "Data", in this order; parameters a
+#: subclass adds for its own curve follow them.
+DATA_PARAMETERS = ["n_samples", "x_min", "x_max", "noise_sd", "noise_mean",
+                   "random_state", "resample"]
+MODEL_PARAMETERS = ["degree", "penalty", "alpha_mode", "cv_folds", "test_size", "random_state"]
+
+#: Editable sliders accept typed values beyond the slider's soft range, up to
+#: the parameter's hard bounds (a million samples, say).
+WIDGETS = {
+    "n_samples": pn.widgets.EditableIntSlider,
+    "x_min": pn.widgets.EditableFloatSlider,
+    "x_max": pn.widgets.EditableFloatSlider,
+    "noise_sd": pn.widgets.EditableFloatSlider,
+    "noise_mean": pn.widgets.EditableFloatSlider,
+    "random_state": pn.widgets.IntInput,
+    "penalty": pn.widgets.RadioBoxGroup,
+    "alpha_mode": pn.widgets.RadioBoxGroup,
+}
+
+#: The manual-alpha slider moves log10(alpha) in steps of a quarter decade.
+LOG_ALPHA_RANGE = (-6.0, 4.0)
+
+PLOT_OPTIONS = dict(responsive=True, height=420, legend_position="top", legend_cols=4)
+
+
+class Explorer(pn.viewable.Viewer):
+    """Interactive view of a :class:`RegressionModel` and its data.
+
+    Parameters
+    ----------
+    model : RegressionModel
+        The model to show; a default one if not given.  Its generator's
+        class is the initially selected ground truth.
+
+    Examples
+    --------
+    >>> explorer = Explorer()
+    >>> explorer.truth
+    'Original: 2x − 0.6x² + 0.2x³ + 18·sin x'
+    """
+
+    model = param.ClassSelector(
+        class_=RegressionModel, label="Model", doc="The regression model shown and driven.")
+
+    truth = param.Selector(
+        label="Ground truth",
+        doc="The curve the data are drawn from: every DataGenerator subclass defined so far.")
+
+    message = param.String(
+        default="", label="Message",
+        doc="Why the last change was refused; empty once a later change succeeds.")
+
+    def __init__(self, **params):
+        if params.get("model") is None:
+            params["model"] = RegressionModel()
+        super().__init__(**params)
+        generator = self.model.data
+        self._generators = {title(type(generator)): generator}
+        self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
+        self.truth = self._current_title
+        self._data_controls = {}
+
+    @property
+    def _current_title(self) -> str:
+        return title(type(self.model.data))
+
+    # ---- model wiring -----------------------------------------------------
+
+    @param.depends("truth", watch=True)
+    def _switch_truth(self):
+        """Swap the model's generator; each ground truth keeps its own settings."""
+        if self.truth == self._current_title:
+            return
+        current = self.model.data
+        if self.truth not in self._generators:
+            cls = ground_truths()[self.truth]
+            self._generators[self.truth] = cls(
+                n_samples=current.n_samples, random_state=current.random_state)
+        self.model.data = self._generators[self.truth]
+
+    @param.depends("model.estimator_", watch=True)
+    def _clear_message(self):
+        self.message = ""
+
+    def _on_error(self, exception: BaseException):
+        """Show a refused input; the models kept their previous valid state."""
+        if isinstance(exception, ValueError):
+            log.warning("Refused input: %s", exception)
+            self.message = str(exception)
+        else:
+            log.error("Unexpected error in a callback", exc_info=exception)
+            self.message = f"Unexpected error: {exception}"
+
+    # ---- plot layers: each is a DynamicMap, so updates patch its data -----
+
+    @param.depends("model.samples_")
+    def _samples(self):
+        return plots.samples(self.model.samples_)
+
+    @param.depends("model.samples_")
+    def _truth(self):
+        return plots.truth(self.model.data.truth())
+
+    @param.depends("model.estimator_")
+    def _fit(self):
+        return plots.fit(self.model.fit_curve())
+
+    @param.depends("model.estimator_")
+    def _predictions(self):
+        frame = self.model.samples_[["y", "split"]].assign(y_pred=self.model.y_pred_)
+        return plots.predicted_vs_actual(frame)
+
+    @param.depends("model.samples_")
+    def _identity(self):
+        y = self.model.samples_["y"]
+        return plots.identity(y.min(), y.max())
+
+    def _data_plot(self):
+        return _overlay(self._samples, self._truth, self._fit).opts(
+            title="Data, ground truth and fit", **PLOT_OPTIONS)
+
+    def _prediction_plot(self):
+        return _overlay(self._identity, self._predictions).opts(
+            title="Predicted against actual", **PLOT_OPTIONS)
+
+    # ---- scores -------------------------------------------------------------
+
+    @param.depends("model.estimator_")
+    def scores_html(self) -> str:
+        """Return the scores table, chosen alpha, hint and warnings as HTML."""
+        m = self.model
+        rows = "".join(
+            f"<tr><th>{name}</th><td class='train-{key}'>{_number(train)}</td>"
+            f"<td class='test-{key}'>{_number(test)}</td></tr>"
+            for name, key, train, test in [
+                ("R²", "r2", m.train_score_, m.test_score_),
+                ("RMSE", "rmse", m.train_rmse_, m.test_rmse_),
+                ("MAE", "mae", m.train_mae_, m.test_mae_),
+                ("points", "n", m.n_train_, m.n_test_),
+            ])
+        warnings = "".join(f"<li>{html.escape(text)}</li>" for text in m.messages_)
+        return (
+            "<table class='scores'><thead><tr><th></th>"
+            f"<th style='color:{plots.COLORS['train']}'>train</th>"
+            f"<th style='color:{plots.COLORS['test']}'>test</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            f"<p class='alpha'>{self._alpha_text()}</p>"
+            f"<p class='hint'>{html.escape(m.hint_)}</p>"
+            + (f"<ul class='fit-warnings'>{warnings}</ul>" if warnings else "")
+        )
+
+    def _alpha_text(self) -> str:
+        m = self.model
+        if m.alpha_ is None:
+            return "α: none (no penalty)"
+        how = (f"chosen by {m.cv_folds}-fold cross-validation" if m.alpha_mode == "cv"
+               else "set by hand")
+        return f"α = {m.alpha_:.3g} ({how})"
+
+    # ---- widgets ------------------------------------------------------------
+
+    def _generator_controls(self, generator: DataGenerator):
+        if generator not in self._data_controls:
+            extra = [p for p in generator._inputs() if p not in DATA_PARAMETERS]
+            self._data_controls[generator] = pn.Column(
+                pn.pane.Markdown(_first_paragraph(type(generator).__doc__), margin=(0, 10)),
+                pn.Param(generator, parameters=DATA_PARAMETERS + extra, widgets=WIDGETS,
+                         show_name=False, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width")
+        return self._data_controls[generator]
+
+    def _alpha_slider(self):
+        """A slider over log10(alpha), kept in step with the model both ways."""
+        slider = pn.widgets.FloatSlider(
+            name="Alpha (log₁₀)", start=LOG_ALPHA_RANGE[0], end=LOG_ALPHA_RANGE[1],
+            step=0.25, value=float(np.log10(self.model.alpha)),
+            sizing_mode="stretch_width")
+        def to_model(event):
+            # Skip the echo of a model change, which would refit with a rounded alpha.
+            if not np.isclose(np.log10(self.model.alpha), event.new, rtol=0, atol=1e-9):
+                self.model.alpha = 10.0 ** event.new
+
+        slider.param.watch(to_model, "value")
+        self.model.param.watch(
+            lambda e: setattr(slider, "value", float(np.log10(e.new))), "alpha")
+        manual = pn.bind(lambda mode, penalty: mode == "manual" and penalty != "none",
+                         self.model.param.alpha_mode, self.model.param.penalty)
+        slider.disabled = pn.bind(lambda on: not on, manual)
+        return slider
+
+    def _sidebar(self):
+        message = pmui.Alert(
+            object=self.param.message, severity="error",
+            visible=self.param.message.rx.bool(), sizing_mode="stretch_width")
+        data = pn.Column(
+            "### Data",
+            pn.widgets.Select.from_param(self.param.truth, sizing_mode="stretch_width"),
+            pn.bind(self._generator_controls, self.model.param.data),
+            sizing_mode="stretch_width")
+        model = pn.Column(
+            "### Model",
+            pn.Param(self.model, parameters=MODEL_PARAMETERS[:3], widgets=WIDGETS,
+                     show_name=False, sizing_mode="stretch_width"),
+            self._alpha_slider(),
+            pn.Param(self.model, parameters=MODEL_PARAMETERS[3:], widgets=WIDGETS,
+                     show_name=False, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+        return [message, data, model]
+
+    def _main(self):
+        plots_row = pn.Row(
+            pn.pane.HoloViews(self._data_plot(), sizing_mode="stretch_width"),
+            pn.pane.HoloViews(self._prediction_plot(), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+        return [plots_row, pn.pane.HTML(self.scores_html, sizing_mode="stretch_width")]
+
+    def __panel__(self):
+        pn.config.exception_handler = self._on_error
+        return pmui.Page(
+            title="polyfit explorer: polynomial regression, live",
+            sidebar=self._sidebar(), main=self._main(), sidebar_width=360)
+
+
+def _overlay(*layers):
+    """Overlay one DynamicMap per layer: a change re-sends only its own layer's data."""
+    return reduce(mul, (hv.DynamicMap(layer) for layer in layers))
+
+
+def _number(value) -> str:
+    """Format a score; undefined ones show as a dash, never as NaN."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "—"
+    return str(value) if isinstance(value, (int, np.integer)) else f"{value:.4g}"
+
+
+def _first_paragraph(doc: str | None) -> str:
+    return (doc or "").strip().split("\n\n")[0].replace("\n", " ")

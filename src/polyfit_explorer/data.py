@@ -1,0 +1,277 @@
+"""Data generators: a known ground truth plus noise, sampled reproducibly.
+
+A generator draws ``n_samples`` points with x uniform on ``[x_min, x_max]`` and
+``y = ground_truth(x) + noise``.  A new ground truth is a subclass that
+overrides :meth:`DataGenerator.ground_truth`; it needs nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import param
+from numpy.polynomial import polynomial as npoly
+
+from ._params import Integer, Number
+
+__all__ = [
+    "AbsoluteValue",
+    "DataGenerator",
+    "Polynomial",
+    "Runge",
+    "Sine",
+    "Step",
+    "ground_truths",
+    "title",
+]
+
+MAX_SEED = 2**32 - 1
+
+
+class DataGenerator(param.Parameterized):
+    """Noisy samples of the original notebook's curve, 2x - 0.6x² + 0.2x³ + 18·sin x.
+
+    Subclass it and override :meth:`ground_truth` for another curve; the
+    subclass then appears in the app's ground-truth selector.
+
+    Noise is ``noise_mean + noise_sd * N(0, 1)``.  x and the standard-normal
+    draws come from two independent streams of ``random_state``, so a larger
+    ``n_samples`` keeps the earlier points, and a noise change rescales the
+    same draws instead of drawing new ones.
+
+    Examples
+    --------
+    >>> gen = DataGenerator(n_samples=5, random_state=1)
+    >>> gen.data.shape
+    (5, 2)
+    >>> gen.data.equals(DataGenerator(n_samples=5, random_state=1).data)
+    True
+    """
+
+    title = "Original: 2x − 0.6x² + 0.2x³ + 18·sin x"
+
+    n_samples = Integer(
+        default=200, bounds=(2, 2_000_000), softbounds=(10, 2_000), step=10,
+        label="Samples", doc="Number of (x, y) points drawn from the ground truth.")
+
+    x_min = Number(
+        default=-5.0, bounds=(-1e6, 1e6), softbounds=(-10.0, 10.0), step=0.5,
+        label="x min", doc="Lower end of the interval x is drawn from; below x max.")
+
+    x_max = Number(
+        default=5.0, bounds=(-1e6, 1e6), softbounds=(-10.0, 10.0), step=0.5,
+        label="x max", doc="Upper end of the interval x is drawn from; above x min.")
+
+    noise_sd = Number(
+        default=3.0, bounds=(0.0, 1e6), softbounds=(0.0, 10.0), step=0.1,
+        label="Noise σ", doc=(
+            "Standard deviation of the Gaussian noise added to y. The original "
+            "notebook's noise_magnitude × noise_sd."))
+
+    noise_mean = Number(
+        default=0.0, bounds=(-1e6, 1e6), softbounds=(-10.0, 10.0), step=0.5,
+        label="Noise mean", doc=(
+            "Constant offset of the noise: a systematic error the intercept absorbs. "
+            "The original notebook's noise_magnitude × noise_mean."))
+
+    random_state = Integer(
+        default=0, bounds=(0, MAX_SEED), label="Data seed",
+        doc="Seed of the random draws: the same seed and settings give the same data.")
+
+    resample = param.Event(
+        label="Resample", doc="Draw fresh data under a new random seed.")
+
+    data = param.DataFrame(
+        default=None, constant=True, precedence=-1, columns=["x", "y"],
+        doc="The current sample, columns x and y; recomputed only when an input changes.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._draws = None
+        self._valid_range = (self.x_min, self.x_max)
+        # Every parameter except the outputs feeds the sample, including those a
+        # subclass adds for its own curve, so discover them rather than list them.
+        self.param.watch(self._sample, self._inputs())
+        self._sample()
+
+    def _inputs(self) -> list[str]:
+        return [p for p in self.param if p not in ("name", "data", "resample")]
+
+    def ground_truth(self, x: np.ndarray) -> np.ndarray:
+        """Return the noiseless curve at ``x``.  Override this in a subclass."""
+        return 2 * x - 0.6 * x**2 + 0.2 * x**3 + 18 * np.sin(x)
+
+    def grid(self, n_points: int = 500) -> np.ndarray:
+        """Return ``n_points`` evenly spaced x values covering ``[x_min, x_max]``."""
+        return np.linspace(self.x_min, self.x_max, n_points)
+
+    def truth(self, n_points: int = 500) -> pd.DataFrame:
+        """Return the noiseless ground truth on :meth:`grid` as columns x and y."""
+        x = self.grid(n_points)
+        return pd.DataFrame({"x": x, "y": self.ground_truth(x)})
+
+    @param.depends("resample", watch=True)
+    def _reseed(self):
+        self.random_state = int(np.random.default_rng().integers(MAX_SEED))
+
+    def _sample(self, *events):
+        self._check_range()
+        unit_x, unit_noise = self._unit_draws()
+        x = self.x_min + (self.x_max - self.x_min) * unit_x
+        y = self.ground_truth(x) + self.noise_mean + self.noise_sd * unit_noise
+        with param.edit_constant(self):
+            self.data = pd.DataFrame({"x": x, "y": np.asarray(y, dtype=float)})
+
+    def _check_range(self):
+        """Refuse ``x_min >= x_max``, restoring the last valid pair first."""
+        if self.x_min < self.x_max:
+            self._valid_range = (self.x_min, self.x_max)
+            return
+        bad = (self.x_min, self.x_max)
+        with param.parameterized.discard_events(self):
+            self.x_min, self.x_max = self._valid_range
+        raise ValueError(
+            f"x_min must be less than x_max; got x_min={bad[0]:g}, x_max={bad[1]:g}. "
+            f"Kept x_min={self.x_min:g}, x_max={self.x_max:g}.")
+
+    def _unit_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return uniform(0, 1) x draws and standard-normal noise draws, cached."""
+        key = (self.n_samples, self.random_state)
+        if self._draws is None or self._draws[0] != key:
+            x_stream, noise_stream = (
+                np.random.default_rng(s)
+                for s in np.random.SeedSequence(self.random_state).spawn(2))
+            self._draws = (key, x_stream.random(self.n_samples),
+                           noise_stream.standard_normal(self.n_samples))
+        return self._draws[1], self._draws[2]
+
+
+class Polynomial(DataGenerator):
+    """A polynomial of degree at most 5 with editable coefficients.
+
+    Use it to check whether a fit recovers the true degree: with no noise, any
+    model of degree at least :attr:`true_degree` fits it exactly.
+    """
+
+    title = "Polynomial (editable coefficients)"
+
+    x_min = Number(default=-3.0)
+    x_max = Number(default=3.0)
+    noise_sd = Number(default=1.0)
+
+    c0 = Number(default=1.0, bounds=(-1e3, 1e3), softbounds=(-10.0, 10.0), step=0.1,
+                label="c₀ (constant)", doc="Constant term of the true polynomial.")
+    c1 = Number(default=-2.0, bounds=(-1e3, 1e3), softbounds=(-10.0, 10.0), step=0.1,
+                label="c₁ (× x)", doc="Coefficient of x in the true polynomial.")
+    c2 = Number(default=-0.5, bounds=(-1e3, 1e3), softbounds=(-5.0, 5.0), step=0.1,
+                label="c₂ (× x²)", doc="Coefficient of x² in the true polynomial.")
+    c3 = Number(default=0.5, bounds=(-1e3, 1e3), softbounds=(-2.0, 2.0), step=0.05,
+                label="c₃ (× x³)", doc="Coefficient of x³ in the true polynomial.")
+    c4 = Number(default=0.0, bounds=(-1e3, 1e3), softbounds=(-1.0, 1.0), step=0.01,
+                label="c₄ (× x⁴)", doc="Coefficient of x⁴ in the true polynomial.")
+    c5 = Number(default=0.0, bounds=(-1e3, 1e3), softbounds=(-0.5, 0.5), step=0.01,
+                label="c₅ (× x⁵)", doc="Coefficient of x⁵ in the true polynomial.")
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        """The true coefficients c₀ … c₅, lowest degree first."""
+        return np.array([self.c0, self.c1, self.c2, self.c3, self.c4, self.c5])
+
+    @property
+    def true_degree(self) -> int:
+        """Degree of the true polynomial: the highest power with a nonzero coefficient."""
+        nonzero = np.flatnonzero(self.coefficients)
+        return int(nonzero[-1]) if nonzero.size else 0
+
+    def ground_truth(self, x):
+        """Evaluate c₀ + c₁x + … + c₅x⁵."""
+        return npoly.polyval(x, self.coefficients)
+
+
+class Sine(DataGenerator):
+    """A sine wave, amplitude · sin(frequency · x + phase): smooth but not a polynomial."""
+
+    title = "Sine"
+
+    noise_sd = Number(default=0.3)
+
+    amplitude = Number(default=1.0, bounds=(0.0, 1e3), softbounds=(0.0, 5.0), step=0.1,
+                       label="Amplitude", doc="Peak height of the sine wave.")
+    frequency = Number(default=1.0, bounds=(0.0, 1e3), softbounds=(0.0, 5.0), step=0.1,
+                       label="Frequency", doc="Angular frequency: radians per unit of x.")
+    phase = Number(default=0.0, bounds=(-np.pi, np.pi), step=0.1,
+                   label="Phase", doc="Shift of the wave, in radians.")
+
+    def ground_truth(self, x):
+        """Evaluate amplitude · sin(frequency · x + phase)."""
+        return self.amplitude * np.sin(self.frequency * x + self.phase)
+
+
+class AbsoluteValue(DataGenerator):
+    """A V shape, slope · |x − corner|: continuous with a kink no polynomial can follow."""
+
+    title = "Absolute value |x|"
+
+    noise_sd = Number(default=0.3)
+
+    slope = Number(default=1.0, bounds=(-1e3, 1e3), softbounds=(-5.0, 5.0), step=0.1,
+                   label="Slope", doc="Slope of each arm of the V.")
+    corner = Number(default=0.0, bounds=(-1e6, 1e6), softbounds=(-5.0, 5.0), step=0.1,
+                    label="Corner", doc="x position of the kink.")
+
+    def ground_truth(self, x):
+        """Evaluate slope · |x − corner|."""
+        return self.slope * np.abs(x - self.corner)
+
+
+class Step(DataGenerator):
+    """A jump of ``height`` at ``location``: the hardest case for a smooth fit."""
+
+    title = "Step"
+
+    noise_sd = Number(default=0.2)
+
+    height = Number(default=1.0, bounds=(-1e3, 1e3), softbounds=(-5.0, 5.0), step=0.1,
+                    label="Height", doc="Size of the jump.")
+    location = Number(default=0.0, bounds=(-1e6, 1e6), softbounds=(-5.0, 5.0), step=0.1,
+                      label="Jump at", doc="x position of the jump.")
+
+    def ground_truth(self, x):
+        """Evaluate ``height`` where x > location and 0 elsewhere."""
+        return np.where(x > self.location, self.height, 0.0)
+
+
+class Runge(DataGenerator):
+    """Runge's function 1 / (1 + 25x²): high-degree fits oscillate near the ends."""
+
+    title = "Runge 1/(1 + 25x²)"
+
+    x_min = Number(default=-1.0, softbounds=(-2.0, 2.0), step=0.1)
+    x_max = Number(default=1.0, softbounds=(-2.0, 2.0), step=0.1)
+    noise_sd = Number(default=0.02, softbounds=(0.0, 0.5), step=0.01)
+
+    def ground_truth(self, x):
+        """Evaluate 1 / (1 + 25x²)."""
+        return 1.0 / (1.0 + 25.0 * x**2)
+
+
+def ground_truths() -> dict[str, type[DataGenerator]]:
+    """Return every concrete DataGenerator class defined so far, keyed by :func:`title`.
+
+    Subclasses defined in user code are included: nothing needs registering.
+    """
+    classes = param.concrete_descendents(DataGenerator).values()
+    return {title(cls): cls for cls in sorted(classes, key=_definition_order)}
+
+
+def title(cls: type[DataGenerator]) -> str:
+    """Return the display name of a generator class: its own ``title``, else its name."""
+    return cls.__dict__.get("title", cls.__name__)
+
+
+def _definition_order(cls: type) -> tuple[int, str]:
+    # Built-in truths first, in the order they are defined here, then users' classes.
+    builtin = (DataGenerator, Polynomial, Sine, AbsoluteValue, Step, Runge)
+    if cls in builtin:
+        return builtin.index(cls), ""
+    return len(builtin), cls.__qualname__

@@ -1,0 +1,344 @@
+"""RegressionModel: a polynomial fit of a DataGenerator's sample, with scores.
+
+The estimator is a scikit-learn pipeline,
+``MaxAbsScaler → PolynomialFeatures → StandardScaler → regressor``.
+``PolynomialFeatures → StandardScaler`` is scikit-learn's replacement for the
+removed ``normalize=True``.  Dividing x by max|x| first changes no fit (the
+StandardScaler undoes any rescaling of x) but keeps the powers near 1 instead
+of 5²⁰ ≈ 10¹⁴, so degree 20 stays well conditioned.  It only scales, so the
+monomials are unchanged and LASSO's zeros stay zeros in x.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import param
+from numpy.polynomial import Polynomial as NumpyPolynomial
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Lasso, LassoCV, LinearRegression, Ridge
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+from sklearn.model_selection import KFold, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MaxAbsScaler, PolynomialFeatures, StandardScaler
+
+from ._params import Integer, Number
+from .data import MAX_SEED, DataGenerator
+from .estimators import KFoldRidgeCV
+
+__all__ = ["PENALTIES", "RIDGE_ALPHAS", "RegressionModel", "Scores"]
+
+SPLITS = ("train", "test")
+
+PENALTIES = {"None (least squares)": "none", "L2 (Ridge)": "l2", "L1 (LASSO)": "l1"}
+
+#: Alphas the Ridge cross-validation searches: 4 per decade.  With standardized features an alpha
+#: of 1e-6 is ordinary least squares and 1e6 flattens any fit.
+RIDGE_ALPHAS = np.logspace(-6, 6, 49)
+
+#: LassoCV searches this many alphas, from the smallest alpha that zeroes every
+#: coefficient down to LASSO_EPS times it.  The original's eps=0.01 made the
+#: bottom of the grid bind at every setting.
+LASSO_N_ALPHAS = 40
+LASSO_EPS = 1e-5
+LASSO_MAX_ITER = 10_000
+
+
+@dataclass(frozen=True)
+class Scores:
+    """R², RMSE and MAE on one split; ``r2`` is None with fewer than 2 points."""
+
+    r2: float | None
+    rmse: float | None
+    mae: float | None
+
+    @classmethod
+    def of(cls, y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
+        """Score predictions with :mod:`sklearn.metrics`."""
+        if len(y_true) == 0:
+            return cls(None, None, None)
+        r2 = r2_score(y_true, y_pred) if len(y_true) >= 2 else None
+        return cls(r2, root_mean_squared_error(y_true, y_pred),
+                   mean_absolute_error(y_true, y_pred))
+
+
+def _result(doc: str, **kw) -> param.Parameter:
+    """Declare a fitted result: read-only to users, hidden from widgets."""
+    kind = kw.pop("kind", param.Parameter)
+    return kind(default=None, allow_None=True, constant=True, precedence=-1, doc=doc, **kw)
+
+
+class RegressionModel(param.Parameterized):
+    """A polynomial regression of a :class:`DataGenerator`'s sample, refit on change.
+
+    Only inputs of the fit trigger a refit: the degree refits without
+    resampling, and ``alpha`` matters only for a manual penalty.  Results end
+    in ``_`` as in scikit-learn and are read-only.  Problems (no convergence,
+    too few points) become entries of ``messages_``, never exceptions.
+
+    Examples
+    --------
+    >>> model = RegressionModel(data=DataGenerator(noise_sd=0.0), degree=3)
+    >>> model.n_train_, model.n_test_
+    (160, 40)
+    >>> model.param.update(degree=12)
+    >>> bool(model.train_score_ > 0.99)
+    True
+    """
+
+    data = param.ClassSelector(
+        class_=DataGenerator, label="Data",
+        doc="The generator whose sample is fitted; a default DataGenerator if none is given.")
+
+    degree = Integer(
+        default=3, bounds=(0, 50), softbounds=(0, 20), step=1,
+        label="Degree", doc="Highest power of x in the fitted polynomial.")
+
+    penalty = param.Selector(
+        default="none", objects=PENALTIES, label="Penalty",
+        doc="None: ordinary least squares. L2: Ridge. L1: LASSO, which sets coefficients to 0.")
+
+    alpha_mode = param.Selector(
+        default="cv", objects={"Cross-validation": "cv", "Manual": "manual"},
+        label="Choose alpha by",
+        doc="cv picks the penalty strength alpha by k-fold cross-validation; manual uses alpha.")
+
+    alpha = Number(
+        default=1.0, bounds=(1e-8, 1e8), softbounds=(1e-6, 1e4), step=0.25,
+        label="Alpha", doc="Penalty strength used when alpha is chosen manually.")
+
+    cv_folds = Integer(
+        default=5, bounds=(2, 20), softbounds=(2, 10), step=1, label="CV folds",
+        doc="Number of folds k of the cross-validation that picks alpha.")
+
+    test_size = Number(
+        default=0.2, bounds=(0.05, 0.95), step=0.05, label="Test fraction",
+        doc="Share of the sample held out to test the fit, rounded up to whole points.")
+
+    random_state = Integer(
+        default=55, bounds=(0, MAX_SEED), label="Split seed",
+        doc="Seed of the train/test split and of the cross-validation folds.")
+
+    estimator_ = _result("The fitted scikit-learn pipeline.")
+    alpha_ = _result("Penalty strength used by the fit; None without a penalty.")
+    samples_ = _result(
+        "The fitted data: columns x, y and split ('train' or 'test'). Replaced when the "
+        "data or the split change, not on a refit.")
+    y_pred_ = _result("Predictions of the fit at every row of the data.")
+    coef_ = _result("Polynomial coefficients in x, constant term first.")
+    train_score_ = _result("R² on the training split.")
+    test_score_ = _result("R² on the test split; None with fewer than 2 test points.")
+    train_rmse_ = _result("Root-mean-square error on the training split.")
+    test_rmse_ = _result("Root-mean-square error on the test split.")
+    train_mae_ = _result("Mean absolute error on the training split.")
+    test_mae_ = _result("Mean absolute error on the test split.")
+    n_train_ = _result("Number of training points.")
+    n_test_ = _result("Number of test points.")
+    hint_ = _result("A plain-words reading of the scores: over-, under- or well fitted.")
+    messages_ = _result("Warnings about the current fit, as sentences.", kind=param.List)
+
+    def __init__(self, **params):
+        if params.get("data") is None:
+            params["data"] = DataGenerator()
+        self._split_cache = self._fitted_frame = self._fitted_key = None
+        super().__init__(**params)
+
+    # ---- public API -------------------------------------------------------
+
+    def make_estimator(self) -> Pipeline:
+        """Return a fresh, unfitted pipeline for the current settings.
+
+        It can be cloned, or tuned with ``GridSearchCV``; parameter names
+        follow ``make_pipeline`` (``polynomialfeatures__degree`` …).
+        """
+        degree = self.degree
+        return make_pipeline(
+            MaxAbsScaler(),
+            # Degree 0 keeps the bias column: PolynomialFeatures refuses zero columns.
+            PolynomialFeatures(degree, include_bias=degree == 0),
+            StandardScaler(),
+            self._regressor(),
+        )
+
+    def predict(self, x) -> np.ndarray:
+        """Predict y at the values ``x`` with the fitted pipeline."""
+        return self.estimator_.predict(np.asarray(x, dtype=float).reshape(-1, 1))
+
+    def fit_curve(self, n_points: int = 500) -> pd.DataFrame:
+        """Return the fitted curve on the data's grid as columns x and y."""
+        x = self.data.grid(n_points)
+        return pd.DataFrame({"x": x, "y": self.predict(x)})
+
+    @property
+    def scores(self) -> dict[str, Scores]:
+        """Train and test :class:`Scores` of the current fit."""
+        return {"train": Scores(self.train_score_, self.train_rmse_, self.train_mae_),
+                "test": Scores(self.test_score_, self.test_rmse_, self.test_mae_)}
+
+    # ---- fitting ------------------------------------------------------------
+
+    def _regressor(self):
+        if self.penalty == "none" or self.degree == 0:
+            return LinearRegression()
+        manual = self.alpha_mode == "manual"
+        folds = KFold(self.cv_folds, shuffle=True, random_state=self.random_state)
+        if self.penalty == "l2":
+            return Ridge(alpha=self.alpha) if manual else KFoldRidgeCV(RIDGE_ALPHAS, cv=folds)
+        if manual:
+            return Lasso(alpha=self.alpha, max_iter=LASSO_MAX_ITER)
+        return LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS, max_iter=LASSO_MAX_ITER, cv=folds)
+
+    def _fit_key(self) -> tuple:
+        """The settings the fit depends on; equal keys give equal fits."""
+        penalized = self.penalty != "none" and self.degree > 0
+        return (
+            self.degree, self.test_size, self.random_state,
+            self.penalty if penalized else "none",
+            self.alpha_mode if penalized else None,
+            self.alpha if penalized and self.alpha_mode == "manual" else None,
+            self.cv_folds if penalized and self.alpha_mode == "cv" else None,
+        )
+
+    @param.depends("data.data", "degree", "penalty", "alpha_mode", "alpha", "cv_folds",
+                   "test_size", "random_state", watch=True, on_init=True)
+    def _fit(self):
+        frame, key = self.data.data, self._fit_key()
+        if self._fitted_frame is frame and self._fitted_key == key:
+            return
+        previous_split = self._split_cache
+        is_test = self._split(len(frame))
+        updates = self._fit_split(frame["x"].to_numpy(), frame["y"].to_numpy(), is_test)
+        if frame is not self._fitted_frame or self._split_cache is not previous_split:
+            split = np.where(is_test, "test", "train")
+            updates["samples_"] = frame.assign(split=pd.Categorical(split, SPLITS))
+        self._fitted_frame, self._fitted_key = frame, key
+        with param.edit_constant(self):
+            self.param.update(updates)
+
+    def _split(self, n: int) -> np.ndarray:
+        """Return the test mask, recomputed only when the split's inputs changed."""
+        key = (n, self.test_size, self.random_state)
+        if self._split_cache is None or self._split_cache[0] != key:
+            # Round the test share up, but leave at least one point on each side.
+            n_test = min(max(math.ceil(self.test_size * n), 1), n - 1)
+            _, test_rows = train_test_split(
+                np.arange(n), test_size=n_test, random_state=self.random_state)
+            is_test = np.zeros(n, dtype=bool)
+            is_test[test_rows] = True
+            self._split_cache = (key, is_test)
+        return self._split_cache[1]
+
+    def _fit_split(self, x: np.ndarray, y: np.ndarray, is_test: np.ndarray) -> dict:
+        estimator = self.make_estimator()
+        n_train = int((~is_test).sum())
+        messages = self._configure_cv(estimator, n_train)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator.fit(x[~is_test, None], y[~is_test])
+            y_pred = estimator.predict(x[:, None])
+        messages += _warning_messages(caught)
+        train = Scores.of(y[~is_test], y_pred[~is_test])
+        test = Scores.of(y[is_test], y_pred[is_test])
+        messages += self._size_messages(n_train, int(is_test.sum()))
+        alpha = getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None))
+        messages += self._grid_messages(estimator[-1])
+        return dict(
+            estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=raw_coefficients(estimator),
+            train_score_=train.r2, test_score_=test.r2, train_rmse_=train.rmse,
+            test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
+            n_train_=n_train, n_test_=int(is_test.sum()), messages_=messages,
+            hint_=self._hint(train, test, n_train),
+        )
+
+    def _configure_cv(self, estimator: Pipeline, n_train: int) -> list[str]:
+        """Use fewer folds when the training set cannot fill ``cv_folds``."""
+        regressor = estimator[-1]
+        folds = min(self.cv_folds, n_train)
+        if not hasattr(regressor, "cv") or folds == self.cv_folds:
+            return []
+        if folds < 2:
+            manual = Ridge if self.penalty == "l2" else Lasso
+            estimator.steps[-1] = ("manual", manual(alpha=self.alpha))
+            return [f"One training point cannot be cross-validated: alpha = {self.alpha:g} "
+                    "(the manual value) is used."]
+        regressor.cv = KFold(folds, shuffle=True, random_state=self.random_state)
+        return [f"Only {n_train} training points: alpha is cross-validated "
+                f"with {folds} folds instead of {self.cv_folds}."]
+
+    def _size_messages(self, n_train: int, n_test: int) -> list[str]:
+        messages = []
+        if self.degree + 1 >= n_train:
+            messages.append(
+                f"Degree {self.degree} has {self.degree + 1} coefficients and there are only "
+                f"{n_train} training points: the fit interpolates them.")
+        if n_test < 2:
+            messages.append("Fewer than 2 test points: test R² is undefined.")
+        if n_train < 2:
+            messages.append("Fewer than 2 training points: train R² is undefined.")
+        return messages
+
+    def _grid_messages(self, regressor) -> list[str]:
+        """Warn when cross-validation chose an alpha at an end of its grid."""
+        grid = getattr(regressor, "alphas_", None)
+        if grid is None or not hasattr(regressor, "alpha_"):
+            return []
+        grid = np.asarray(grid)
+        if regressor.alpha_ <= grid.min():
+            end = "smallest"
+        elif regressor.alpha_ >= grid.max():
+            end = "largest"
+        else:
+            return []
+        return [f"Cross-validation chose the {end} alpha it tried ({regressor.alpha_:.3g}); "
+                "the best alpha may lie beyond the grid."]
+
+    def _hint(self, train: Scores, test: Scores, n_train: int) -> str:
+        if self.degree + 1 >= n_train:
+            return ("Over-fitting: the curve passes through every training point, "
+                    "so the training error says nothing. Lower the degree.")
+        if test.r2 is None or train.r2 is None:
+            return "Too few points to compare training and test error."
+        noise = self.data.noise_sd
+        if train.r2 < 0.5 or (noise > 0 and train.rmse > 1.5 * noise):
+            return (f"Under-fitting: even the training data are fitted poorly "
+                    f"(train R² {train.r2:.2f}, RMSE {train.rmse:.3g} against noise σ "
+                    f"{noise:.3g}). Raise the degree or lower alpha.")
+        if test.rmse > 1.25 * train.rmse and train.r2 - test.r2 > 0.02:
+            return (f"Over-fitting: the test error is {test.rmse / train.rmse:.1f}× the "
+                    f"training error. Lower the degree or raise alpha.")
+        return ("Balanced: training and test errors are close "
+                f"(RMSE {train.rmse:.3g} and {test.rmse:.3g}).")
+
+
+def raw_coefficients(estimator: Pipeline) -> np.ndarray:
+    """Return the fitted pipeline's polynomial in x, constant term first.
+
+    Undoes the pipeline's scalings: the regressor's weights give a polynomial
+    in t = x / max|x|, which is then composed with that map.
+    """
+    to_unit, features, scaler, regressor = (step for _, step in estimator.steps)
+    weights = np.ravel(regressor.coef_) / scaler.scale_
+    in_t = np.zeros(features.degree + 1)
+    in_t[features.powers_[:, 0]] = weights
+    in_t[0] += regressor.intercept_ - weights @ scaler.mean_
+    unit = NumpyPolynomial([0.0, 1.0 / to_unit.scale_[0]])
+    coef = NumpyPolynomial(in_t)(unit).coef
+    return np.pad(coef, (0, features.degree + 1 - len(coef)))
+
+
+def _warning_messages(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Turn warnings raised during a fit into sentences, one per kind."""
+    messages = []
+    for kind in dict.fromkeys(w.category for w in caught):
+        if issubclass(kind, ConvergenceWarning):
+            messages.append(
+                f"LASSO did not converge within {LASSO_MAX_ITER:,} iterations: the fit "
+                "may be inexact. Lower the degree or raise alpha.")
+        else:
+            first = next(w for w in caught if w.category is kind)
+            messages.append(f"{kind.__name__}: {first.message}")
+    return messages
