@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import param
 
-__all__ = ["Integer", "Number", "range_error"]
+__all__ = ["Integer", "InvalidValue", "Number", "range_error"]
 
 
-def range_error(name: str, value: object, bounds: tuple, inclusive=(True, True)) -> ValueError:
-    """Return the ValueError raised for ``value`` outside ``bounds``."""
+class InvalidValue(ValueError):
+    """A refused parameter value; the object kept its previous, valid state."""
+
+
+def range_error(name: str, value: object, bounds: tuple, inclusive=(True, True)) -> InvalidValue:
+    """Return the error raised for ``value`` outside ``bounds``."""
     low, high = bounds
     left = "[" if inclusive[0] else "("
     right = "]" if inclusive[1] else ")"
-    return ValueError(
+    return InvalidValue(
         f"{name} must be in {left}{_fmt(low, '-inf')}, {_fmt(high, 'inf')}{right}; "
         f"got {value!r}."
     )

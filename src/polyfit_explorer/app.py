@@ -18,6 +18,7 @@ import panel_material_ui as pmui
 import param
 
 from . import plots
+from ._params import InvalidValue
 from .data import DataGenerator, ground_truths, title
 from .model import RegressionModel
 
@@ -86,6 +87,7 @@ class Explorer(pn.viewable.Viewer):
         self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
         self.truth = self._current_title
         self._data_controls = {}
+        self._page = self._controls = None
 
     @property
     def _current_title(self) -> str:
@@ -110,9 +112,8 @@ class Explorer(pn.viewable.Viewer):
         self.message = ""
 
     def _on_error(self, exception: BaseException):
-        """Show a refused input; the models kept their previous valid state."""
-        if isinstance(exception, ValueError):
-            log.warning("Refused input: %s", exception)
+        """Show why a change failed; a refused input left the models as they were."""
+        if isinstance(exception, InvalidValue):
             self.message = str(exception)
         else:
             log.error("Unexpected error in a callback", exc_info=exception)
@@ -199,7 +200,7 @@ class Explorer(pn.viewable.Viewer):
     def _alpha_slider(self):
         """A slider over log10(alpha), kept in step with the model both ways."""
         slider = pn.widgets.FloatSlider(
-            name="Alpha (log₁₀)", start=LOG_ALPHA_RANGE[0], end=LOG_ALPHA_RANGE[1],
+            label="Alpha (log₁₀)", start=LOG_ALPHA_RANGE[0], end=LOG_ALPHA_RANGE[1],
             step=0.25, value=float(np.log10(self.model.alpha)),
             sizing_mode="stretch_width")
         def to_model(event):
@@ -215,7 +216,7 @@ class Explorer(pn.viewable.Viewer):
         slider.disabled = pn.bind(lambda on: not on, manual)
         return slider
 
-    def _sidebar(self):
+    def _sidebar(self) -> pn.Column:
         message = pmui.Alert(
             object=self.param.message, severity="error",
             visible=self.param.message.rx.bool(), sizing_mode="stretch_width")
@@ -232,7 +233,7 @@ class Explorer(pn.viewable.Viewer):
             pn.Param(self.model, parameters=MODEL_PARAMETERS[3:], widgets=WIDGETS,
                      show_name=False, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-        return [message, data, model]
+        return pn.Column(message, data, model, sizing_mode="stretch_width")
 
     def _main(self):
         plots_row = pn.Row(
@@ -242,10 +243,39 @@ class Explorer(pn.viewable.Viewer):
         return [plots_row, pn.pane.HTML(self.scores_html, sizing_mode="stretch_width")]
 
     def __panel__(self):
+        # Session-local in a server: refused values become a message, not a traceback.
         pn.config.exception_handler = self._on_error
-        return pmui.Page(
-            title="polyfit explorer: polynomial regression, live",
-            sidebar=self._sidebar(), main=self._main(), sidebar_width=360)
+        _quiet_refused_values()
+        if self._page is None:
+            self._controls = self._sidebar()
+            self._page = pmui.Page(
+                title="polyfit explorer: polynomial regression, live",
+                sidebar=[self._controls], main=self._main(), sidebar_width=360)
+        return self._page
+
+
+class _RefusedValueFilter(logging.Filter):
+    """Log a refused value as one warning line instead of an error with a traceback.
+
+    Panel logs every exception raised while it applies a browser edit, before
+    it hands the exception to ``pn.config.exception_handler``.  A user's
+    out-of-range value is not a fault of the app, and tracebacks in the server
+    log are reserved for faults.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, InvalidValue):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args, record.exc_info = "Refused value: %s", (error,), None
+            record.exc_text = None
+        return True
+
+
+def _quiet_refused_values():
+    logger = logging.getLogger("panel.reactive")
+    if not any(isinstance(f, _RefusedValueFilter) for f in logger.filters):
+        logger.addFilter(_RefusedValueFilter())
 
 
 def _overlay(*layers):

@@ -12,7 +12,7 @@ import pandas as pd
 import param
 from numpy.polynomial import polynomial as npoly
 
-from ._params import Integer, Number
+from ._params import Integer, InvalidValue, Number
 
 __all__ = [
     "AbsoluteValue",
@@ -130,7 +130,7 @@ class DataGenerator(param.Parameterized):
         bad = (self.x_min, self.x_max)
         with param.parameterized.discard_events(self):
             self.x_min, self.x_max = self._valid_range
-        raise ValueError(
+        raise InvalidValue(
             f"x_min must be less than x_max; got x_min={bad[0]:g}, x_max={bad[1]:g}. "
             f"Kept x_min={self.x_min:g}, x_max={self.x_max:g}.")
 

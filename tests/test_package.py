@@ -1,0 +1,54 @@
+import subprocess
+import sys
+
+import param
+import pytest
+
+import polyfit_explorer
+from polyfit_explorer import DataGenerator, RegressionModel
+
+UI_LIBRARIES = {"panel", "bokeh", "holoviews"}
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["polyfit_explorer", "polyfit_explorer.data", "polyfit_explorer.model",
+     "polyfit_explorer.estimators"],
+)
+def test_models_import_no_ui_library(module):
+    code = (
+        f"import sys, {module}\n"
+        "from polyfit_explorer import RegressionModel\n"
+        "RegressionModel(degree=4).test_score_\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set("
+        f"{sorted(UI_LIBRARIES)!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_explorer_is_loaded_on_first_use():
+    code = ("import sys, polyfit_explorer\n"
+            "assert 'panel' not in sys.modules\n"
+            "polyfit_explorer.Explorer\n"
+            "print('panel' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "True"
+
+
+def test_public_api_is_declared():
+    for name in polyfit_explorer.__all__:
+        assert getattr(polyfit_explorer, name) is not None
+
+
+def test_every_public_parameter_has_a_doc():
+    from polyfit_explorer.app import Explorer
+
+    classes = [DataGenerator, RegressionModel, Explorer,
+               *param.concrete_descendents(DataGenerator).values()]
+    missing = [f"{cls.__name__}.{name}" for cls in classes
+               for name, p in cls.param.objects().items()
+               if name != "name" and not name.startswith("_") and not p.doc]
+    assert missing == []

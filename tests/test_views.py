@@ -1,0 +1,130 @@
+"""The Explorer rendered into a Bokeh document offline, driven through its models."""
+
+import numpy as np
+import panel as pn
+import pytest
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource
+from pyviz_comms import Comm
+
+from polyfit_explorer import DataGenerator, RegressionModel
+from polyfit_explorer.app import Explorer
+
+
+@pytest.fixture
+def explorer():
+    return Explorer()
+
+
+@pytest.fixture
+def root(explorer):
+    yield pn.panel(explorer).get_root(Document(), comm=Comm())
+    pn.config.exception_handler = None
+
+
+def source(root, *columns, without=()):
+    """The one ColumnDataSource with all ``columns`` and none of ``without``."""
+    found = [m for m in root.references() if isinstance(m, ColumnDataSource)
+             and set(columns) <= set(m.data) and not set(without) & set(m.data)]
+    assert len(found) == 1, [list(m.data) for m in found]
+    return found[0]
+
+
+def widget(root_view, label):
+    found = [w for w in root_view.select(pn.widgets.Widget) if w.label == label]
+    assert found, label
+    return found[0]
+
+
+def test_plots_show_the_models_numbers(explorer, root):
+    model = explorer.model
+    fit = source(root, "fit")
+    x = np.asarray(fit.data["x"])
+    np.testing.assert_allclose(fit.data["fit"], model.predict(x))
+    np.testing.assert_allclose(source(root, "truth").data["truth"], model.data.ground_truth(x))
+    samples = source(root, "split", without=["y_pred"])
+    np.testing.assert_array_equal(samples.data["y"], model.data.data.y)
+    assert list(samples.data["split"]).count("test") == model.n_test_
+    predictions = source(root, "y_pred", "split")
+    np.testing.assert_allclose(predictions.data["y_pred"], model.y_pred_)
+
+
+def test_degree_change_patches_only_the_fit_and_scores(explorer, root):
+    fit, samples = source(root, "fit"), source(root, "split", without=["y_pred"])
+    before_fit, before_y = np.array(fit.data["fit"]), np.array(samples.data["y"])
+    html_before = explorer.scores_html()
+    explorer.model.degree = 9
+    assert not np.allclose(fit.data["fit"], before_fit)
+    np.testing.assert_allclose(fit.data["fit"], explorer.model.predict(fit.data["x"]))
+    np.testing.assert_array_equal(samples.data["y"], before_y)
+    assert explorer.scores_html() != html_before
+    assert f"{explorer.model.test_score_:.4g}" in explorer.scores_html()
+
+
+def test_switching_the_ground_truth_swaps_the_generator(explorer, root):
+    explorer.model.data.n_samples = 120
+    explorer.truth = "Sine"
+    assert type(explorer.model.data).__name__ == "Sine"
+    assert explorer.model.data.n_samples == 120  # carried over
+    samples = source(root, "split", without=["y_pred"])
+    np.testing.assert_array_equal(samples.data["y"], explorer.model.data.data.y)
+    sine = explorer.model.data
+    sine.noise_sd = 0.0
+    explorer.truth = "Original: 2x − 0.6x² + 0.2x³ + 18·sin x"
+    explorer.truth = "Sine"
+    assert explorer.model.data is sine  # each truth keeps its own settings
+
+
+def test_a_user_subclass_appears_in_the_selector():
+    class Parabola(DataGenerator):
+        def ground_truth(self, x):
+            return x**2
+
+    explorer = Explorer()
+    assert "Parabola" in explorer.param.truth.objects
+    explorer.truth = "Parabola"
+    np.testing.assert_allclose(explorer.model.data.truth(5).y, np.linspace(-5, 5, 5) ** 2)
+
+
+def test_an_explorer_of_a_custom_model_selects_its_truth():
+    class Cubic(DataGenerator):
+        def ground_truth(self, x):
+            return x**3
+
+    explorer = Explorer(model=RegressionModel(data=Cubic(), degree=2))
+    assert explorer.truth == "Cubic"
+    assert explorer.model.degree == 2
+
+
+def test_refused_widget_value_shows_a_message_and_keeps_state(explorer, root):
+    view = explorer._controls
+    x_min = widget(view, "x min")
+    data = explorer.model.data.data
+    # As a notebook edit arrives: Panel hands the error to the exception handler.
+    x_min._comm_change(Document(), "ref", None, None, "value", -5.0, 8.0)
+    assert "x_min must be less than x_max" in explorer.message
+    assert explorer.model.data.x_min == -5.0
+    assert x_min.value == -5.0
+    assert explorer.model.data.data is data
+    explorer.model.degree = 4  # a later valid change clears it
+    assert explorer.message == ""
+
+
+def test_alpha_slider_moves_log10_alpha_both_ways(explorer, root):
+    slider = widget(explorer._controls, "Alpha (log₁₀)")
+    model = explorer.model
+    assert slider.disabled
+    model.param.update(penalty="l2", alpha_mode="manual")
+    assert not slider.disabled
+    slider.value = -2.0
+    assert model.alpha == pytest.approx(0.01)
+    assert model.alpha_ == pytest.approx(0.01)
+    model.alpha = 1000.0
+    assert slider.value == pytest.approx(3.0)
+
+
+def test_undefined_scores_show_a_dash_not_nan():
+    explorer = Explorer(model=RegressionModel(data=DataGenerator(n_samples=10), test_size=0.1))
+    html = explorer.scores_html()
+    assert "class='test-r2'>—<" in html
+    assert "nan" not in html.lower()
