@@ -101,7 +101,7 @@ def test_refused_widget_value_shows_a_message_and_keeps_state(explorer, root):
     x_min = widget(view, "x min")
     data = explorer.model.data.data
     # As a notebook edit arrives: Panel hands the error to the exception handler.
-    x_min._comm_change(Document(), "ref", None, None, "value", -5.0, 8.0)
+    x_min._comm_change(Document(), "ref", None, None, "value_throttled", -5.0, 8.0)
     assert "x_min must be less than x_max" in explorer.message
     assert explorer.model.data.x_min == -5.0
     assert x_min.value == -5.0

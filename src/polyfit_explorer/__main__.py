@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run ``panel serve`` on the packaged app script with the given options."""
     from panel.command import main as panel_main
 
-    script = Path(__file__).with_name("_served.py")
+    script = Path(__file__).with_name("explorer.py")
     args = sys.argv[1:] if argv is None else argv
     sys.argv = ["panel", "serve", str(script), *args]
     panel_main()

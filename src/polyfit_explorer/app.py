@@ -192,8 +192,7 @@ class Explorer(pn.viewable.Viewer):
             extra = [p for p in generator._inputs() if p not in DATA_PARAMETERS]
             self._data_controls[generator] = pn.Column(
                 pn.pane.Markdown(_first_paragraph(type(generator).__doc__), margin=(0, 10)),
-                pn.Param(generator, parameters=DATA_PARAMETERS + extra, widgets=WIDGETS,
-                         show_name=False, sizing_mode="stretch_width"),
+                _controls(generator, DATA_PARAMETERS + extra),
                 sizing_mode="stretch_width")
         return self._data_controls[generator]
 
@@ -227,11 +226,9 @@ class Explorer(pn.viewable.Viewer):
             sizing_mode="stretch_width")
         model = pn.Column(
             "### Model",
-            pn.Param(self.model, parameters=MODEL_PARAMETERS[:3], widgets=WIDGETS,
-                     show_name=False, sizing_mode="stretch_width"),
+            _controls(self.model, MODEL_PARAMETERS[:3]),
             self._alpha_slider(),
-            pn.Param(self.model, parameters=MODEL_PARAMETERS[3:], widgets=WIDGETS,
-                     show_name=False, sizing_mode="stretch_width"),
+            _controls(self.model, MODEL_PARAMETERS[3:]),
             sizing_mode="stretch_width")
         return pn.Column(message, data, model, sizing_mode="stretch_width")
 
@@ -252,6 +249,22 @@ class Explorer(pn.viewable.Viewer):
                 title="polyfit explorer: polynomial regression, live",
                 sidebar=[self._controls], main=self._main(), sidebar_width=360)
         return self._page
+
+
+def _controls(obj: param.Parameterized, names: list[str]) -> pn.Param:
+    """Widgets generated from ``obj``'s declarations of ``names``.
+
+    Sliders apply their value on release (and at once for arrow keys), as the
+    original's ``continuous_update=False`` did: a drag then costs one refit.
+    """
+    widgets = {}
+    for name in names:
+        spec = {"type": WIDGETS[name]} if name in WIDGETS else {}
+        if isinstance(obj.param[name], param.Number):
+            spec["throttled"] = True
+        widgets[name] = spec
+    return pn.Param(obj, parameters=names, widgets=widgets, show_name=False,
+                    sizing_mode="stretch_width")
 
 
 class _RefusedValueFilter(logging.Filter):
