@@ -224,11 +224,11 @@ def test_no_penalty_is_ordinary_least_squares():
 
 def test_interpolation_and_small_test_sets_become_messages():
     model = RegressionModel(data=DataGenerator(n_samples=10), degree=9, test_size=0.1)
-    assert model.n_train_ == 9 and model.n_test_ == 1
+    assert (model.n_train_, model.n_test_) == (9, 1)
     assert any("interpolates" in m for m in model.messages_)
     assert any("Fewer than 2 test points" in m for m in model.messages_)
     assert model.test_score_ is None
-    assert model.test_rmse_ is not None and np.isfinite(model.test_rmse_)
+    assert np.isfinite(model.test_rmse_)
     assert model.hint_.startswith("Over-fitting")
 
 

@@ -197,7 +197,7 @@ class Explorer(pn.viewable.Viewer):
         return self._data_controls[generator]
 
     def _alpha_slider(self):
-        """A slider over log10(alpha), kept in step with the model both ways."""
+        """Return a slider over log10(alpha), kept in step with the model both ways."""
         slider = pn.widgets.FloatSlider(
             label="Alpha (log₁₀)", start=LOG_ALPHA_RANGE[0], end=LOG_ALPHA_RANGE[1],
             step=0.25, value=float(np.log10(self.model.alpha)),
@@ -240,6 +240,7 @@ class Explorer(pn.viewable.Viewer):
         return [plots_row, pn.pane.HTML(self.scores_html, sizing_mode="stretch_width")]
 
     def __panel__(self):
+        """Return the app's page, built once per Explorer."""
         # Session-local in a server: refused values become a message, not a traceback.
         pn.config.exception_handler = self._on_error
         _quiet_refused_values()

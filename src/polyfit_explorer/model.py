@@ -193,7 +193,7 @@ class RegressionModel(param.Parameterized):
         return LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS, max_iter=LASSO_MAX_ITER, cv=folds)
 
     def _fit_key(self) -> tuple:
-        """The settings the fit depends on; equal keys give equal fits."""
+        """Return the settings the fit depends on; equal keys give equal fits."""
         penalized = self.penalty != "none" and self.degree > 0
         return (
             self.degree, self.test_size, self.random_state,

@@ -8,7 +8,7 @@ each layer's Bokeh data source has columns of its own, findable in a browser.
 from __future__ import annotations
 
 import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  registers the backend that .opts() needs
+import holoviews.plotting.bokeh  # registers the backend that .opts() needs
 import pandas as pd
 
 __all__ = ["COLORS", "fit", "identity", "predicted_vs_actual", "samples", "truth"]
