@@ -41,14 +41,28 @@ WIDGETS = {
     "noise_sd": pn.widgets.EditableFloatSlider,
     "noise_mean": pn.widgets.EditableFloatSlider,
     "random_state": pn.widgets.IntInput,
-    "penalty": pn.widgets.RadioBoxGroup,
-    "alpha_mode": pn.widgets.RadioBoxGroup,
+    # Radio buttons, as the original's model_type.  The material widget itself:
+    # Panel's classic radio group loses its label when rendered as material.
+    "penalty": pmui.RadioBoxGroup,
+    "alpha_mode": pmui.RadioBoxGroup,
 }
+
+SCORES_CSS = """
+table.scores { border-collapse: collapse; font-size: 1.05em; margin: 0 0 0.5em 0; }
+table.scores th, table.scores td { padding: 0.25em 1.2em 0.25em 0; text-align: right; }
+table.scores td { font-variant-numeric: tabular-nums; }
+table.scores tbody th { text-align: left; }
+p.hint { padding: 0.5em 0.8em; border-left: 4px solid #888; max-width: 60em; }
+p.hint.over-fitting { border-color: #d62728; }
+p.hint.under-fitting { border-color: #ff7f0e; }
+p.hint.balanced { border-color: #2ca02c; }
+ul.fit-warnings { color: #b35900; max-width: 60em; }
+"""
 
 #: The manual-alpha slider moves log10(alpha) in steps of a quarter decade.
 LOG_ALPHA_RANGE = (-6.0, 4.0)
 
-PLOT_OPTIONS = dict(responsive=True, height=420, legend_position="top", legend_cols=4)
+PLOT_OPTIONS = dict(responsive=True, height=420, legend_position="top", legend_cols=4, padding=0.08)
 
 
 class Explorer(pn.viewable.Viewer):
@@ -173,7 +187,8 @@ class Explorer(pn.viewable.Viewer):
             f"<th style='color:{plots.COLORS['test']}'>test</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='alpha'>{self._alpha_text()}</p>"
-            f"<p class='hint'>{html.escape(m.hint_)}</p>"
+            f"<p class='hint {m.hint_.split(':')[0].split()[0].lower()}'>"
+            f"{html.escape(m.hint_)}</p>"
             + (f"<ul class='fit-warnings'>{warnings}</ul>" if warnings else "")
         )
 
@@ -181,8 +196,9 @@ class Explorer(pn.viewable.Viewer):
         m = self.model
         if m.alpha_ is None:
             return "α: none (no penalty)"
-        how = (f"chosen by {m.cv_folds}-fold cross-validation" if m.alpha_mode == "cv"
-               else "set by hand")
+        regressor = m.estimator_[-1]
+        how = (f"chosen by {regressor.cv.get_n_splits()}-fold cross-validation"
+               if hasattr(regressor, "cv") else "set by hand")
         return f"α = {m.alpha_:.3g} ({how})"
 
     # ---- widgets ------------------------------------------------------------
@@ -201,7 +217,7 @@ class Explorer(pn.viewable.Viewer):
         slider = pn.widgets.FloatSlider(
             label="Alpha (log₁₀)", start=LOG_ALPHA_RANGE[0], end=LOG_ALPHA_RANGE[1],
             step=0.25, value=float(np.log10(self.model.alpha)),
-            sizing_mode="stretch_width")
+            description=self.model.param.alpha.doc, sizing_mode="stretch_width")
         def to_model(event):
             # Skip the echo of a model change, which would refit with a rounded alpha.
             if not np.isclose(np.log10(self.model.alpha), event.new, rtol=0, atol=1e-9):
@@ -237,7 +253,9 @@ class Explorer(pn.viewable.Viewer):
             pn.pane.HoloViews(self._data_plot(), sizing_mode="stretch_width"),
             pn.pane.HoloViews(self._prediction_plot(), sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
-        return [plots_row, pn.pane.HTML(self.scores_html, sizing_mode="stretch_width")]
+        scores = pn.pane.HTML(self.scores_html, stylesheets=[SCORES_CSS],
+                              sizing_mode="stretch_width")
+        return [plots_row, scores]
 
     def __panel__(self):
         """Return the app's page, built once per Explorer."""

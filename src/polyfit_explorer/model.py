@@ -271,6 +271,8 @@ class RegressionModel(param.Parameterized):
 
     def _size_messages(self, n_train: int, n_test: int) -> list[str]:
         messages = []
+        if self.degree == 0 and self.penalty != "none":
+            messages.append("Degree 0 fits the mean: there is no coefficient to penalize.")
         if self.degree + 1 >= n_train:
             messages.append(
                 f"Degree {self.degree} has {self.degree + 1} coefficients and there are only "
