@@ -214,7 +214,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _alpha_slider(self):
         """Return a slider over log10(alpha), kept in step with the model both ways."""
-        slider = pn.widgets.FloatSlider(
+        slider = pmui.FloatSlider(
             label="Alpha (log₁₀)", start=LOG_ALPHA_RANGE[0], end=LOG_ALPHA_RANGE[1],
             step=0.25, value=float(np.log10(self.model.alpha)),
             description=self.model.param.alpha.doc, sizing_mode="stretch_width")
