@@ -3,22 +3,22 @@ import pytest
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MaxAbsScaler, PolynomialFeatures, StandardScaler
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from polyfit_explorer import DataGenerator
-from polyfit_explorer.estimators import KFoldRidgeCV, ridge_path
+from polyfit_explorer.estimators import IntervalScaler, KFoldRidgeCV, ridge_path
 from polyfit_explorer.model import RIDGE_ALPHAS
 
 
 def features(degree, n=160, seed=0):
     data = DataGenerator(n_samples=n, random_state=seed).data
-    X = make_pipeline(MaxAbsScaler(), PolynomialFeatures(degree, include_bias=False),
+    X = make_pipeline(IntervalScaler(-5, 5), PolynomialFeatures(degree, include_bias=False),
                       StandardScaler()).fit_transform(data[["x"]])
     return X, data.y.to_numpy()
 
 
-@parametrize_with_checks([KFoldRidgeCV()])
+@parametrize_with_checks([KFoldRidgeCV(), IntervalScaler()])
 def test_follows_the_scikit_learn_estimator_contract(estimator, check):
     check(estimator)
 
@@ -53,3 +53,10 @@ def test_ridge_path_equals_ridge(alpha):
     np.testing.assert_allclose(coef[0], reference.coef_, rtol=1e-6, atol=1e-8)
     assert intercept[0] == pytest.approx(reference.intercept_, abs=1e-8)
     np.testing.assert_allclose(pred[:, 0], reference.predict(X[:10]), atol=1e-8)
+
+
+def test_interval_scaler_maps_the_interval_onto_minus_one_one():
+    scaler = IntervalScaler(2.0, 12.0).fit([[5.0]])
+    np.testing.assert_allclose(scaler.transform([[2.0], [7.0], [12.0]]).ravel(), [-1, 0, 1])
+    with pytest.raises(ValueError, match="low must be less than high"):
+        IntervalScaler(3.0, 3.0).fit([[1.0]])

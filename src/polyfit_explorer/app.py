@@ -249,9 +249,11 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column(message, data, model, sizing_mode="stretch_width")
 
     def _main(self):
+        # Unlinked: both plots have a dimension "y", but on different axes.
         plots_row = pn.Row(
-            pn.pane.HoloViews(self._data_plot(), sizing_mode="stretch_width"),
-            pn.pane.HoloViews(self._prediction_plot(), sizing_mode="stretch_width"),
+            pn.pane.HoloViews(self._data_plot(), linked_axes=False, sizing_mode="stretch_width"),
+            pn.pane.HoloViews(self._prediction_plot(), linked_axes=False,
+                              sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
         scores = pn.pane.HTML(self.scores_html, stylesheets=[SCORES_CSS],
                               sizing_mode="stretch_width")

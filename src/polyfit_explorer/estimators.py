@@ -3,11 +3,49 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, RegressorMixin, TransformerMixin
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["KFoldRidgeCV", "ridge_path"]
+__all__ = ["IntervalScaler", "KFoldRidgeCV", "ridge_path"]
+
+
+class IntervalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Map a fixed interval ``[low, high]`` onto [-1, 1].
+
+    Unlike ``MinMaxScaler`` the interval is a setting, not learnt from the
+    sample: the interval x is drawn from maps to [-1, 1] exactly, so a
+    symmetric interval maps 0 to 0 and the map only scales.
+
+    Parameters
+    ----------
+    low, high : float
+        The interval's ends, ``low < high``.
+
+    Examples
+    --------
+    >>> IntervalScaler(0.0, 10.0).fit_transform([[0.0], [5.0], [10.0]]).ravel()
+    array([-1.,  0.,  1.])
+    """
+
+    def __init__(self, low=-1.0, high=1.0):
+        self.low = low
+        self.high = high
+
+    def fit(self, X, y=None):
+        """Check X and the interval; nothing is learnt from X."""
+        validate_data(self, X)
+        if not self.low < self.high:
+            raise ValueError(f"low must be less than high; got {self.low}, {self.high}.")
+        self.center_ = (self.low + self.high) / 2
+        self.half_width_ = (self.high - self.low) / 2
+        return self
+
+    def transform(self, X):
+        """Return (X - center) / half-width."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return (X - self.center_) / self.half_width_
 
 
 def ridge_path(X, y, alphas, X_new=None):

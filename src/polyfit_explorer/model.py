@@ -1,12 +1,14 @@
 """RegressionModel: a polynomial fit of a DataGenerator's sample, with scores.
 
 The estimator is a scikit-learn pipeline,
-``MaxAbsScaler → PolynomialFeatures → StandardScaler → regressor``.
+``IntervalScaler → PolynomialFeatures → StandardScaler → regressor``.
 ``PolynomialFeatures → StandardScaler`` is scikit-learn's replacement for the
-removed ``normalize=True``.  Dividing x by max|x| first changes no fit (the
-StandardScaler undoes any rescaling of x) but keeps the powers near 1 instead
-of 5²⁰ ≈ 10¹⁴, so degree 20 stays well conditioned.  It only scales, so the
-monomials are unchanged and LASSO's zeros stay zeros in x.
+removed ``normalize=True``.  Mapping the data's x interval onto [-1, 1] first
+keeps the powers near 1 instead of 5²⁰ ≈ 10¹⁴ and keeps them far from
+collinear wherever the interval lies (the powers of x on [0, 10] are nearly
+collinear; a penalty then cannot tell them apart), so degree 20 stays well
+conditioned.  For a symmetric interval the map only scales, so the monomials
+are those of x and LASSO's zeros are zeros in x.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from sklearn.linear_model import Lasso, LassoCV, LinearRegression, Ridge
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import MaxAbsScaler, PolynomialFeatures, StandardScaler
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from ._params import Integer, Number
 from .data import MAX_SEED, DataGenerator
-from .estimators import KFoldRidgeCV
+from .estimators import IntervalScaler, KFoldRidgeCV
 
 __all__ = ["PENALTIES", "RIDGE_ALPHAS", "RegressionModel", "Scores"]
 
@@ -157,7 +159,7 @@ class RegressionModel(param.Parameterized):
         """
         degree = self.degree
         return make_pipeline(
-            MaxAbsScaler(),
+            IntervalScaler(self.data.x_min, self.data.x_max),
             # Degree 0 keeps the bias column: PolynomialFeatures refuses zero columns.
             PolynomialFeatures(degree, include_bias=degree == 0),
             StandardScaler(),
@@ -320,14 +322,14 @@ def raw_coefficients(estimator: Pipeline) -> np.ndarray:
     """Return the fitted pipeline's polynomial in x, constant term first.
 
     Undoes the pipeline's scalings: the regressor's weights give a polynomial
-    in t = x / max|x|, which is then composed with that map.
+    in t = (x - center) / half-width, which is then composed with that map.
     """
     to_unit, features, scaler, regressor = (step for _, step in estimator.steps)
     weights = np.ravel(regressor.coef_) / scaler.scale_
     in_t = np.zeros(features.degree + 1)
     in_t[features.powers_[:, 0]] = weights
     in_t[0] += regressor.intercept_ - weights @ scaler.mean_
-    unit = NumpyPolynomial([0.0, 1.0 / to_unit.scale_[0]])
+    unit = NumpyPolynomial([-to_unit.center_, 1.0]) / to_unit.half_width_
     coef = NumpyPolynomial(in_t)(unit).coef
     return np.pad(coef, (0, features.degree + 1 - len(coef)))
 
