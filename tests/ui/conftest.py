@@ -1,0 +1,218 @@
+"""Fixtures for the browser tier: a served app, Chromium, and a clean-run check.
+
+Each test gets a fresh browser page (a fresh app session) on one
+``panel serve`` process shared by the session.  After every test it fails if
+the browser reported an error or if the server logged one while the test ran:
+an exception inside a plot callback never reaches the browser, so the server
+log is the only place to see it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ._checks import LOG_FORMAT, server_log_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "examples" / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+STARTUP_TIMEOUT = 30.0
+#: Errors cannot be awaited, so give late console messages and log lines this long.
+QUIET_MS = 300
+
+_WATCH = pytest.StashKey["_Watch"]()
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test in this directory ``ui``, so ``-m "not ui"`` skips the tier."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.ui)
+
+
+# ---- browser ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch the system Chromium; Playwright's own browsers are not installed."""
+    if not CHROMIUM.exists():
+        reason = f"the UI tier needs Chromium at {CHROMIUM}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}, and CI must run it")
+        pytest.skip(reason)
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": VIEWPORT}
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    """Replace pytest-playwright's fallback ``base_url``, which these tests do not use.
+
+    pytest-playwright 0.10 defines it as a session fixture on a plugin instance,
+    which pytest 9.2 deprecates with a PytestRemovedIn10Warning: an error here.
+    """
+    return None
+
+
+# ---- server -------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_live(process: subprocess.Popen, url: str, log: Path):
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"panel serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"panel serve did not answer {url} in {STARTUP_TIMEOUT} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server_log(tmp_path_factory) -> Path:
+    """The file that receives the served app's stdout and stderr."""
+    return tmp_path_factory.mktemp("panel-serve") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def app_url(server_log):
+    """Serve examples/app.py on a free local port and yield the app's URL."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        str(APP),
+        "--address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--allow-websocket-origin",
+        f"127.0.0.1:{port}",
+        "--liveness",
+        "--log-format",
+        LOG_FORMAT,
+    ]
+    with server_log.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+    try:
+        _wait_until_live(process, f"http://127.0.0.1:{port}/liveness", server_log)
+        yield f"http://127.0.0.1:{port}/app"
+    finally:
+        # start_new_session made the server a group leader: end it and all it started.
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+
+
+# ---- clean-run check ----------------------------------------------------------
+
+
+@dataclass
+class _Watch:
+    """What one test's page and server reported; the log is read from ``log_offset`` on."""
+
+    log: Path
+    log_offset: int
+    browser_errors: list[str] = field(default_factory=list)
+
+    def server_log(self) -> str:
+        with self.log.open("rb") as f:
+            f.seek(self.log_offset)
+            return f.read().decode(errors="replace")
+
+    def problems(self) -> list[str]:
+        log_problems = server_log_problems(self.server_log())
+        return [*self.browser_errors, *(f"server log: {line}" for line in log_problems)]
+
+
+@pytest.fixture
+def page(page, app_url, server_log, request):
+    """Playwright's page, recording browser errors and where the server log stood."""
+    watch = _Watch(log=server_log, log_offset=server_log.stat().st_size)
+    page.on(
+        "console",
+        lambda message: (
+            watch.browser_errors.append(f"console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: watch.browser_errors.append(f"page error: {error}"))
+    page.set_default_timeout(15_000)
+    request.node.stash[_WATCH] = watch
+    return page
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After a passing UI test, fail it if the browser or the server reported an error."""
+    result = yield
+    watch = item.stash.get(_WATCH, None)
+    if watch is not None:
+        item.funcargs["page"].wait_for_timeout(QUIET_MS)
+        problems = watch.problems()
+        if problems:
+            pytest.fail("the run was not clean:\n" + "\n".join(problems), pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Show the server's log of a failed UI test next to its failure."""
+    report = yield
+    watch = item.stash.get(_WATCH, None)
+    if watch is not None and report.failed:
+        report.sections.append(("Captured server log", watch.server_log()))
+    return report

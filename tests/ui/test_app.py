@@ -1,0 +1,219 @@
+"""Drive the served app in Chromium and read back what the browser holds.
+
+Plot data are read from the Bokeh document in the page; its data sources are
+told apart by their column names (see ``polyfit_explorer.plots``).  The
+conftest fails any of these tests whose browser or server reported an error.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+N_SAMPLES, TEST_SIZE, GRID_POINTS = 200, 0.2, 500
+
+#: A JavaScript function body that finds each layer's one data source by its
+#: columns, as ``{layer: model}``; a layer with no or several sources gets null.
+FIND_LAYERS = """
+  const layers = {
+    fit: cols => cols.includes("fit"),
+    truth: cols => cols.includes("truth"),
+    samples: cols => ["x", "y", "split"].every(c => cols.includes(c)) && !cols.includes("y_pred"),
+    predictions: cols => ["y", "y_pred", "split"].every(c => cols.includes(c)),
+  };
+  const found = Object.fromEntries(Object.keys(layers).map(name => [name, []]));
+  for (const model of Bokeh.documents[0].all_models) {
+    if (model.type !== "ColumnDataSource") continue;
+    for (const [name, matches] of Object.entries(layers)) {
+      if (matches(Object.keys(model.data))) found[name].push(model);
+    }
+  }
+  const sources = Object.fromEntries(
+    Object.entries(found).map(([name, list]) => [name, list.length === 1 ? list[0] : null]));
+"""
+
+#: Each layer's columns as plain arrays, or null.
+READ_SOURCES = f"""() => {{
+  {FIND_LAYERS}
+  return Object.fromEntries(Object.entries(sources).map(([name, model]) => [
+    name,
+    model && Object.fromEntries(
+      Object.entries(model.data).map(([column, values]) => [column, Array.from(values)])),
+  ]));
+}}"""
+
+#: Remember each layer's data object; ``SENT_SINCE`` then tells, per layer,
+#: whether the server has sent that source new data since.
+REMEMBER_SOURCES = f"""() => {{
+  {FIND_LAYERS}
+  window.__data_before = Object.fromEntries(
+    Object.entries(sources).map(([name, model]) => [name, model && model.data]));
+}}"""
+SENT_SINCE = f"""() => {{
+  {FIND_LAYERS}
+  return Object.fromEntries(Object.entries(sources).map(
+    ([name, model]) => [name, model.data !== window.__data_before[name]]));
+}}"""
+
+#: True once the document is synced and both figures have drawn.
+RENDERED = """() => {
+  if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
+  if (!Bokeh.documents[0].is_idle) return false;
+  const figures = Array.from(Bokeh.index.all_views())
+    .filter(view => view.model.type === "Figure");
+  return figures.length === 2 && figures.every(view => view.has_finished());
+}"""
+
+
+def sources(page: Page) -> dict[str, dict[str, list] | None]:
+    return page.evaluate(READ_SOURCES)
+
+
+def wait_for_change(page: Page, layer: str, before: dict[str, list]):
+    """Wait until ``layer``'s data in the browser differ from ``before``."""
+    page.wait_for_function(
+        f"([layer, before]) => JSON.stringify(({READ_SOURCES})()[layer]) !== before",
+        arg=[layer, page.evaluate("data => JSON.stringify(data)", before)],
+    )
+
+
+def editable_slider(page: Page, label: str) -> Locator:
+    """The innermost Panel column holding an editable slider's caption, input and handle."""
+    caption = page.get_by_text(f"{label}:", exact=True)
+    return page.locator(".bk-panel-models-layout-Column").filter(has=caption).last
+
+
+@pytest.fixture
+def app(page: Page, app_url: str) -> Page:
+    """The app in a fresh browser session, with its plots drawn."""
+    page.goto(app_url)
+    page.wait_for_function(RENDERED)
+    return page
+
+
+def test_page_shows_fit_truth_samples_and_scores(app: Page):
+    layers = sources(app)
+
+    assert layers["samples"] is not None, "no single data source with columns x, y, split"
+    samples = layers["samples"]
+    assert len(samples["x"]) == len(samples["y"]) == N_SAMPLES
+    assert samples["split"].count("test") == N_SAMPLES * TEST_SIZE
+    assert samples["split"].count("train") == N_SAMPLES * (1 - TEST_SIZE)
+    assert all(-5 <= x <= 5 for x in samples["x"])
+
+    for layer, column in [("fit", "fit"), ("truth", "truth")]:
+        assert layers[layer] is not None, f"no single data source with column {column!r}"
+        curve = layers[layer]
+        assert len(curve["x"]) == len(curve[column]) == GRID_POINTS
+        assert curve["x"][0] == pytest.approx(-5)
+        assert curve["x"][-1] == pytest.approx(5)
+    assert layers["fit"]["fit"] != layers["truth"]["truth"]
+
+    assert layers["predictions"] is not None
+    assert len(layers["predictions"]["y_pred"]) == N_SAMPLES
+
+    expect(app.locator("td.train-n")).to_have_text(str(int(N_SAMPLES * (1 - TEST_SIZE))))
+    expect(app.locator("td.test-n")).to_have_text(str(int(N_SAMPLES * TEST_SIZE)))
+    expect(app.locator("td.test-r2")).to_have_text(re.compile(r"^0\.\d+$"))
+
+
+def test_degree_refits_without_resampling(app: Page):
+    before = sources(app)
+    app.evaluate(REMEMBER_SOURCES)
+    test_r2, train_r2 = app.locator("td.test-r2"), app.locator("td.train-r2")
+    score_before, train_before = test_r2.inner_text(), float(train_r2.inner_text())
+    degree = app.get_by_role("slider", name="Degree")
+    start = int(degree.get_attribute("aria-valuenow"))
+
+    degree.focus()
+    degree.press("ArrowRight")
+
+    expect(degree).to_have_attribute("aria-valuenow", str(start + 1))
+    wait_for_change(app, "fit", before["fit"])
+    expect(test_r2).not_to_have_text(score_before)
+    # Least squares on nested polynomial features: one more degree never fits worse.
+    assert float(train_r2.inner_text()) >= train_before
+    after = sources(app)
+    assert after["fit"]["fit"] != before["fit"]["fit"]
+    assert after["samples"] == before["samples"], "a degree change resampled the data"
+    assert after["truth"] == before["truth"]
+    # Stronger than equal data: only the refitted layers went over the wire.
+    sent = app.evaluate(SENT_SINCE)
+    assert sent == {"fit": True, "predictions": True, "samples": False, "truth": False}
+
+
+def test_noise_change_rescales_the_same_draws(app: Page):
+    before = sources(app)["samples"]
+    noise = editable_slider(app, "Noise σ")
+    handle = noise.get_by_role("slider")
+
+    handle.focus()
+    handle.press("ArrowRight")
+
+    expect(noise.locator("input")).to_have_value("3.1")
+    wait_for_change(app, "samples", before)
+    after = sources(app)["samples"]
+    assert after["x"] == before["x"], "a noise change moved the x draws"
+    assert all(a != b for a, b in zip(after["y"], before["y"], strict=True))
+
+
+def test_resample_draws_new_data(app: Page):
+    before = sources(app)["samples"]
+    seed = app.get_by_label("Data seed")
+    seed_before = seed.input_value()
+
+    # Not get_by_role(name=...): MUI's tooltip makes the button's doc its accessible name.
+    app.get_by_role("button").filter(has_text="Resample").click()
+
+    wait_for_change(app, "samples", before)
+    expect(seed).not_to_have_value(seed_before)
+    after = sources(app)["samples"]
+    assert after["x"] != before["x"]
+    assert after["y"] != before["y"]
+    assert len(after["x"]) == N_SAMPLES
+
+
+def test_refused_x_min_keeps_state_and_says_why(app: Page):
+    before = sources(app)
+    x_min = editable_slider(app, "x min").locator("input")
+    expect(x_min).to_have_value("-5")
+    alert = app.get_by_role("alert").filter(has_text="x_min must be less than x_max")
+    expect(alert).to_be_hidden()
+
+    x_min.fill("8")
+    x_min.press("Enter")
+
+    expect(alert).to_be_visible()
+    expect(x_min).to_have_value("-5")
+    expect(editable_slider(app, "x min").get_by_role("slider")).to_have_attribute(
+        "aria-valuenow", "-5.0"
+    )
+    after = sources(app)
+    assert after["samples"] == before["samples"]
+    assert after["fit"] == before["fit"]
+
+    # A valid value then applies and clears the message.
+    x_min.fill("-4")
+    x_min.press("Enter")
+
+    wait_for_change(app, "samples", before["samples"])
+    expect(alert).to_be_hidden()
+    assert min(sources(app)["samples"]["x"]) >= -4
+
+
+def test_screenshot_for_readme(app: Page):
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    app.screenshot(path=SCREENSHOT, full_page=True)
+
+    header = SCREENSHOT.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", header[16:24])
+    assert width == 1400
+    assert height >= 900
