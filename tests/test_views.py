@@ -4,7 +4,7 @@ import numpy as np
 import panel as pn
 import pytest
 from bokeh.document import Document
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, LegendItem
 from pyviz_comms import Comm
 
 from polyfit_explorer import DataGenerator, RegressionModel
@@ -30,8 +30,17 @@ def source(root, *columns, without=()):
     return found[0]
 
 
+def split_source(root, split, *columns):
+    """The data source of the layer labelled ``split`` that has ``columns``."""
+    found = [r.data_source for item in root.references() if isinstance(item, LegendItem)
+             and item.label.value == split for r in item.renderers
+             if set(columns) <= set(r.data_source.data)]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def widget(root_view, label):
-    found = [w for w in root_view.select(pn.widgets.Widget) if w.label == label]
+    found = [w for w in root_view.select(pn.widgets.WidgetBase) if w.label == label]
     assert found, label
     return found[0]
 
@@ -42,15 +51,18 @@ def test_plots_show_the_models_numbers(explorer, root):
     x = np.asarray(fit.data["x"])
     np.testing.assert_allclose(fit.data["fit"], model.predict(x))
     np.testing.assert_allclose(source(root, "truth").data["truth"], model.data.ground_truth(x))
-    samples = source(root, "split", without=["y_pred"])
-    np.testing.assert_array_equal(samples.data["y"], model.data.data.y)
-    assert list(samples.data["split"]).count("test") == model.n_test_
-    predictions = source(root, "y_pred", "split")
-    np.testing.assert_allclose(predictions.data["y_pred"], model.y_pred_)
+    is_test = (model.samples_.split == "test").to_numpy()
+    for split, rows in [("train", ~is_test), ("test", is_test)]:
+        samples = split_source(root, split, "x", "y")
+        assert set(samples.data) == {"x", "y"}  # no text columns to re-send
+        np.testing.assert_array_equal(samples.data["y"], model.data.data.y[rows])
+        predictions = split_source(root, split, "y", "y_pred")
+        np.testing.assert_allclose(predictions.data["y_pred"], model.y_pred_[rows])
+    assert len(split_source(root, "test", "x").data["x"]) == model.n_test_
 
 
 def test_degree_change_patches_only_the_fit_and_scores(explorer, root):
-    fit, samples = source(root, "fit"), source(root, "split", without=["y_pred"])
+    fit, samples = source(root, "fit"), split_source(root, "train", "x", "y")
     before_fit, before_y = np.array(fit.data["fit"]), np.array(samples.data["y"])
     html_before = explorer.scores_html()
     explorer.model.degree = 9
@@ -66,8 +78,9 @@ def test_switching_the_ground_truth_swaps_the_generator(explorer, root):
     explorer.truth = "Sine"
     assert type(explorer.model.data).__name__ == "Sine"
     assert explorer.model.data.n_samples == 120  # carried over
-    samples = source(root, "split", without=["y_pred"])
-    np.testing.assert_array_equal(samples.data["y"], explorer.model.data.data.y)
+    samples = split_source(root, "train", "x", "y")
+    train = explorer.model.samples_.split == "train"
+    np.testing.assert_array_equal(samples.data["y"], explorer.model.data.data.y[train])
     sine = explorer.model.data
     sine.noise_sd = 0.0
     explorer.truth = "Original: 2x − 0.6x² + 0.2x³ + 18·sin x"
@@ -128,3 +141,11 @@ def test_undefined_scores_show_a_dash_not_nan():
     html = explorer.scores_html()
     assert "class='test-r2'>—<" in html
     assert "nan" not in html.lower()
+
+
+def test_resample_shows_the_new_seed(explorer, root):
+    seed = widget(explorer._controls, "Data seed")
+    generator = explorer.model.data
+    generator.param.trigger("resample")
+    assert seed.value == generator.random_state != 0
+    assert explorer.message == ""

@@ -13,6 +13,7 @@ from operator import mul
 
 import holoviews as hv
 import numpy as np
+import pandas as pd
 import panel as pn
 import panel_material_ui as pmui
 import param
@@ -34,16 +35,19 @@ MODEL_PARAMETERS = ["degree", "penalty", "alpha_mode", "cv_folds", "test_size", 
 
 #: Editable sliders accept typed values beyond the slider's soft range, up to
 #: the parameter's hard bounds (a million samples, say).
+#: Editable sliders take typed values beyond the slider's range, up to the
+#: parameter's bounds.  Panel's own: the material one (panel-material-ui 0.16)
+#: ignores a second typed value committed with Enter until the field loses focus.
+#: Radio groups are the material widget itself: Panel's classic one, translated
+#: at render time, loses its label.
 WIDGETS = {
     "n_samples": pn.widgets.EditableIntSlider,
     "x_min": pn.widgets.EditableFloatSlider,
     "x_max": pn.widgets.EditableFloatSlider,
     "noise_sd": pn.widgets.EditableFloatSlider,
     "noise_mean": pn.widgets.EditableFloatSlider,
-    "random_state": pn.widgets.IntInput,
-    # Radio buttons, as the original's model_type.  The material widget itself:
-    # Panel's classic radio group loses its label when rendered as material.
-    "penalty": pmui.RadioBoxGroup,
+    "random_state": pmui.IntInput,
+    "penalty": pmui.RadioBoxGroup,  # radio buttons, as the original's model_type
     "alpha_mode": pmui.RadioBoxGroup,
 }
 
@@ -134,10 +138,16 @@ class Explorer(pn.viewable.Viewer):
             self.message = f"Unexpected error: {exception}"
 
     # ---- plot layers: each is a DynamicMap, so updates patch its data -----
+    # Train and test are separate layers with fixed colours: a split column
+    # would be sent as text with every refit.
 
     @param.depends("model.samples_")
-    def _samples(self):
-        return plots.samples(self.model.samples_)
+    def _train_samples(self):
+        return plots.samples(self._rows("train"), "train")
+
+    @param.depends("model.samples_")
+    def _test_samples(self):
+        return plots.samples(self._rows("test"), "test")
 
     @param.depends("model.samples_")
     def _truth(self):
@@ -148,9 +158,21 @@ class Explorer(pn.viewable.Viewer):
         return plots.fit(self.model.fit_curve())
 
     @param.depends("model.estimator_")
-    def _predictions(self):
-        frame = self.model.samples_[["y", "split"]].assign(y_pred=self.model.y_pred_)
-        return plots.predicted_vs_actual(frame)
+    def _train_predictions(self):
+        return plots.predicted_vs_actual(self._rows("train", predicted=True), "train")
+
+    @param.depends("model.estimator_")
+    def _test_predictions(self):
+        return plots.predicted_vs_actual(self._rows("test", predicted=True), "test")
+
+    def _rows(self, split: str, predicted: bool = False) -> pd.DataFrame:
+        """The samples of one split, with their predictions if ``predicted``."""
+        frame = self.model.samples_
+        rows = (frame["split"] == split).to_numpy()
+        if predicted:
+            return pd.DataFrame({"y": frame["y"].to_numpy()[rows],
+                                 "y_pred": self.model.y_pred_[rows]})
+        return frame.loc[rows, ["x", "y"]]
 
     @param.depends("model.samples_")
     def _identity(self):
@@ -158,11 +180,11 @@ class Explorer(pn.viewable.Viewer):
         return plots.identity(y.min(), y.max())
 
     def _data_plot(self):
-        return _overlay(self._samples, self._truth, self._fit).opts(
+        return _overlay(self._train_samples, self._test_samples, self._truth, self._fit).opts(
             title="Data, ground truth and fit", **PLOT_OPTIONS)
 
     def _prediction_plot(self):
-        return _overlay(self._identity, self._predictions).opts(
+        return _overlay(self._identity, self._train_predictions, self._test_predictions).opts(
             title="Predicted against actual", **PLOT_OPTIONS)
 
     # ---- scores -------------------------------------------------------------
@@ -281,7 +303,9 @@ def _controls(obj: param.Parameterized, names: list[str]) -> pn.Param:
     widgets = {}
     for name in names:
         spec = {"type": WIDGETS[name]} if name in WIDGETS else {}
-        if isinstance(obj.param[name], param.Number):
+        # Seeds are typed, not dragged: throttling them gains nothing, and Panel
+        # then fails to show a seed that Resample sets.
+        if isinstance(obj.param[name], param.Number) and name != "random_state":
             spec["throttled"] = True
         widgets[name] = spec
     return pn.Param(obj, parameters=names, widgets=widgets, show_name=False,

@@ -1,8 +1,9 @@
 """Pure functions from model results to HoloViews elements.
 
 They only shape arrays for display; every number comes from the models.  The
-value dimensions are named after the layer (``truth``, ``fit``, ``y_pred``) so
-each layer's Bokeh data source has columns of its own, findable in a browser.
+curves' value dimensions are named after the layer (``truth``, ``fit``) so
+their Bokeh data sources have columns of their own; the train and test layers
+carry the split as their label, which is also their legend entry.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ TRUTH_COLOR = "#2ca02c"
 FIT_COLOR = "#d62728"
 
 _Y = hv.Dimension("y", label="y")
+_Y_PRED = hv.Dimension("y_pred", label="predicted y")
 
 
-def samples(frame: pd.DataFrame) -> hv.Points:
-    """Scatter the data (columns x, y, split), coloured by split.
+def samples(frame: pd.DataFrame, split: str) -> hv.Points:
+    """Scatter one split's data (columns x, y) in its colour, labelled by the split.
 
     The axis ranges follow these points: with ``framewise`` they re-fit when
     the data change, and the fit, which may overshoot, is left out of them.
     """
-    return hv.Points(frame, ["x", "y"], ["split"], label="samples").opts(
-        color="split", cmap=COLORS, size=6, alpha=0.8, line_color=None,
-        tools=["hover"], framewise=True, show_legend=True,
+    return hv.Points(frame, ["x", "y"], label=split).opts(
+        color=COLORS[split], size=6, alpha=0.8, line_color=None, tools=["hover"],
+        framewise=True,
     )
 
 
@@ -49,21 +51,20 @@ def fit(frame: pd.DataFrame) -> hv.Curve:
     )
 
 
-def predicted_vs_actual(frame: pd.DataFrame) -> hv.Points:
-    """Scatter predictions against actual values (columns y, y_pred, split).
+def predicted_vs_actual(frame: pd.DataFrame, split: str) -> hv.Points:
+    """Scatter one split's predictions against its actual values (columns y, y_pred).
 
     Wild predictions of a high-degree fit must not rescale the plot, so its
     ranges come from :func:`identity` instead.
     """
-    return hv.Points(frame, [_Y, hv.Dimension("y_pred", label="predicted y")], ["split"]).opts(
-        color="split", cmap=COLORS, size=5, alpha=0.8, line_color=None,
-        tools=["hover"], apply_ranges=False, show_legend=True,
+    return hv.Points(frame, [_Y, _Y_PRED], label=split).opts(
+        color=COLORS[split], size=5, alpha=0.8, line_color=None, tools=["hover"],
+        apply_ranges=False,
     )
 
 
 def identity(low: float, high: float) -> hv.Curve:
     """Draw the line predicted = actual across ``[low, high]``; it sets the ranges."""
-    return hv.Curve([(low, low), (high, high)], _Y,
-                    hv.Dimension("y_pred", label="predicted y"), label="perfect fit").opts(
+    return hv.Curve([(low, low), (high, high)], _Y, _Y_PRED, label="perfect fit").opts(
         color="gray", line_dash="dotted", framewise=True,
     )

@@ -1,8 +1,9 @@
 """Drive the served app in Chromium and read back what the browser holds.
 
-Plot data are read from the Bokeh document in the page; its data sources are
-told apart by their column names (see ``polyfit_explorer.plots``).  The
-conftest fails any of these tests whose browser or server reported an error.
+Plot data are read from the Bokeh document in the page.  The curves' data
+sources are told apart by their column names (``fit``, ``truth``); the train and
+test layers by their legend label and columns (see ``polyfit_explorer.plots``).
+The conftest fails any of these tests whose browser or server reported an error.
 """
 
 from __future__ import annotations
@@ -19,20 +20,27 @@ SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 N_SAMPLES, TEST_SIZE, GRID_POINTS = 200, 0.2, 500
 
-#: A JavaScript function body that finds each layer's one data source by its
-#: columns, as ``{layer: model}``; a layer with no or several sources gets null.
+#: A JavaScript function body that finds each layer's one data source, as
+#: ``{layer: model}``; a layer with no or several sources gets null.  Curves are
+#: found by a column of their own; the train and test layers by their legend
+#: label and columns (samples: x, y; predictions: y, y_pred).
 FIND_LAYERS = """
   const layers = {
-    fit: cols => cols.includes("fit"),
-    truth: cols => cols.includes("truth"),
-    samples: cols => ["x", "y", "split"].every(c => cols.includes(c)) && !cols.includes("y_pred"),
-    predictions: cols => ["y", "y_pred", "split"].every(c => cols.includes(c)),
+    fit: (label, cols) => cols.includes("fit"),
+    truth: (label, cols) => cols.includes("truth"),
+    train: (label, cols) => label === "train" && cols.includes("x"),
+    test: (label, cols) => label === "test" && cols.includes("x"),
+    train_predictions: (label, cols) => label === "train" && cols.includes("y_pred"),
+    test_predictions: (label, cols) => label === "test" && cols.includes("y_pred"),
   };
   const found = Object.fromEntries(Object.keys(layers).map(name => [name, []]));
-  for (const model of Bokeh.documents[0].all_models) {
-    if (model.type !== "ColumnDataSource") continue;
-    for (const [name, matches] of Object.entries(layers)) {
-      if (matches(Object.keys(model.data))) found[name].push(model);
+  for (const item of Bokeh.documents[0].all_models) {
+    if (item.type !== "LegendItem") continue;
+    for (const renderer of item.renderers) {
+      const source = renderer.data_source;
+      for (const [name, matches] of Object.entries(layers)) {
+        if (matches(item.label.value, Object.keys(source.data))) found[name].push(source);
+      }
     }
   }
   const sources = Object.fromEntries(
@@ -85,9 +93,25 @@ def wait_for_change(page: Page, layer: str, before: dict[str, list]):
 
 
 def editable_slider(page: Page, label: str) -> Locator:
-    """The innermost Panel column holding an editable slider's caption, input and handle."""
+    """The innermost Panel column holding an editable slider's caption, input and handle.
+
+    Panel's editable slider gives its handle and field no accessible name, so
+    it is found by its caption.
+    """
     caption = page.get_by_text(f"{label}:", exact=True)
     return page.locator(".bk-panel-models-layout-Column").filter(has=caption).last
+
+
+def shows(number: str) -> re.Pattern:
+    """Match a number field showing ``number`` with any trailing zeros (3.1, 3.10)."""
+    whole, _, decimals = number.partition(".")
+    return re.compile(rf"^{re.escape(whole)}(\.{decimals}0*|\.0*)?$" if decimals
+                      else rf"^{re.escape(whole)}(\.0*)?$")
+
+
+def merged(layers: dict, column: str) -> list:
+    """One column of the train and test samples together."""
+    return layers["train"][column] + layers["test"][column]
 
 
 @pytest.fixture
@@ -101,12 +125,11 @@ def app(page: Page, app_url: str) -> Page:
 def test_page_shows_fit_truth_samples_and_scores(app: Page):
     layers = sources(app)
 
-    assert layers["samples"] is not None, "no single data source with columns x, y, split"
-    samples = layers["samples"]
-    assert len(samples["x"]) == len(samples["y"]) == N_SAMPLES
-    assert samples["split"].count("test") == N_SAMPLES * TEST_SIZE
-    assert samples["split"].count("train") == N_SAMPLES * (1 - TEST_SIZE)
-    assert all(-5 <= x <= 5 for x in samples["x"])
+    for split, share in [("train", 1 - TEST_SIZE), ("test", TEST_SIZE)]:
+        assert layers[split] is not None, f"no single {split} layer with columns x, y"
+        assert set(layers[split]) == {"x", "y"}, "a text column would be re-sent"
+        assert len(layers[split]["x"]) == len(layers[split]["y"]) == N_SAMPLES * share
+    assert all(-5 <= x <= 5 for x in merged(layers, "x"))
 
     for layer, column in [("fit", "fit"), ("truth", "truth")]:
         assert layers[layer] is not None, f"no single data source with column {column!r}"
@@ -116,8 +139,10 @@ def test_page_shows_fit_truth_samples_and_scores(app: Page):
         assert curve["x"][-1] == pytest.approx(5)
     assert layers["fit"]["fit"] != layers["truth"]["truth"]
 
-    assert layers["predictions"] is not None
-    assert len(layers["predictions"]["y_pred"]) == N_SAMPLES
+    for split in ("train", "test"):
+        predictions = layers[f"{split}_predictions"]
+        assert predictions is not None
+        assert predictions["y"] == layers[split]["y"]
 
     expect(app.locator("td.train-n")).to_have_text(str(int(N_SAMPLES * (1 - TEST_SIZE))))
     expect(app.locator("td.test-n")).to_have_text(str(int(N_SAMPLES * TEST_SIZE)))
@@ -142,48 +167,49 @@ def test_degree_refits_without_resampling(app: Page):
     assert float(train_r2.inner_text()) >= train_before
     after = sources(app)
     assert after["fit"]["fit"] != before["fit"]["fit"]
-    assert after["samples"] == before["samples"], "a degree change resampled the data"
-    assert after["truth"] == before["truth"]
+    for layer in ("train", "test", "truth"):
+        assert after[layer] == before[layer], f"a degree change changed the {layer} layer"
     # Stronger than equal data: only the refitted layers went over the wire.
     sent = app.evaluate(SENT_SINCE)
-    assert sent == {"fit": True, "predictions": True, "samples": False, "truth": False}
+    assert sent == {"fit": True, "truth": False, "train": False, "test": False,
+                    "train_predictions": True, "test_predictions": True}
 
 
 def test_noise_change_rescales_the_same_draws(app: Page):
-    before = sources(app)["samples"]
+    before = sources(app)["train"]
     noise = editable_slider(app, "Noise σ")
     handle = noise.get_by_role("slider")
 
     handle.focus()
     handle.press("ArrowRight")
 
-    expect(noise.locator("input")).to_have_value("3.1")
-    wait_for_change(app, "samples", before)
-    after = sources(app)["samples"]
+    expect(noise.locator("input")).to_have_value(shows("3.1"))
+    wait_for_change(app, "train", before)
+    after = sources(app)["train"]
     assert after["x"] == before["x"], "a noise change moved the x draws"
     assert all(a != b for a, b in zip(after["y"], before["y"], strict=True))
 
 
 def test_resample_draws_new_data(app: Page):
-    before = sources(app)["samples"]
+    before = sources(app)["train"]
     seed = app.get_by_label("Data seed")
     seed_before = seed.input_value()
 
     # Not get_by_role(name=...): MUI's tooltip makes the button's doc its accessible name.
     app.get_by_role("button").filter(has_text="Resample").click()
 
-    wait_for_change(app, "samples", before)
+    wait_for_change(app, "train", before)
     expect(seed).not_to_have_value(seed_before)
-    after = sources(app)["samples"]
-    assert after["x"] != before["x"]
-    assert after["y"] != before["y"]
-    assert len(after["x"]) == N_SAMPLES
+    after = sources(app)
+    assert after["train"]["x"] != before["x"]
+    assert after["train"]["y"] != before["y"]
+    assert len(merged(after, "x")) == N_SAMPLES
 
 
 def test_refused_x_min_keeps_state_and_says_why(app: Page):
     before = sources(app)
     x_min = editable_slider(app, "x min").locator("input")
-    expect(x_min).to_have_value("-5")
+    expect(x_min).to_have_value(shows("-5"))
     alert = app.get_by_role("alert").filter(has_text="x_min must be less than x_max")
     expect(alert).to_be_hidden()
 
@@ -191,21 +217,21 @@ def test_refused_x_min_keeps_state_and_says_why(app: Page):
     x_min.press("Enter")
 
     expect(alert).to_be_visible()
-    expect(x_min).to_have_value("-5")
+    expect(x_min).to_have_value(shows("-5"))
     expect(editable_slider(app, "x min").get_by_role("slider")).to_have_attribute(
         "aria-valuenow", "-5.0"
     )
     after = sources(app)
-    assert after["samples"] == before["samples"]
+    assert (after["train"], after["test"]) == (before["train"], before["test"])
     assert after["fit"] == before["fit"]
 
     # A valid value then applies and clears the message.
     x_min.fill("-4")
     x_min.press("Enter")
 
-    wait_for_change(app, "samples", before["samples"])
+    wait_for_change(app, "train", before["train"])
     expect(alert).to_be_hidden()
-    assert min(sources(app)["samples"]["x"]) >= -4
+    assert min(merged(sources(app), "x")) >= -4
 
 
 def test_screenshot_for_readme(app: Page):
