@@ -52,3 +52,12 @@ def test_every_public_parameter_has_a_doc():
                for name, p in cls.param.objects().items()
                if name != "name" and not name.startswith("_") and not p.doc]
     assert missing == []
+
+
+def test_console_script_runs_the_package_server():
+    from importlib.metadata import entry_points
+
+    from polyfit_explorer.__main__ import main
+
+    (script,) = entry_points(group="console_scripts", name="polyfit-explorer")
+    assert script.load() is main

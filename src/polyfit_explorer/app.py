@@ -66,7 +66,10 @@ ul.fit-warnings { color: #b35900; max-width: 60em; }
 #: The manual-alpha slider moves log10(alpha) in steps of a quarter decade.
 LOG_ALPHA_RANGE = (-6.0, 4.0)
 
-PLOT_OPTIONS = dict(responsive=True, height=420, legend_position="top", legend_cols=4, padding=0.08)
+#: Explicit padding: HoloViews drops its default when a framewise layer updates,
+#: which half-hid the points at the data's extremes.
+PLOT_OPTIONS = dict(
+    responsive=True, height=420, legend_position="top", legend_cols=4, padding=0.08)
 
 
 class Explorer(pn.viewable.Viewer):
@@ -166,7 +169,7 @@ class Explorer(pn.viewable.Viewer):
         return plots.predicted_vs_actual(self._rows("test", predicted=True), "test")
 
     def _rows(self, split: str, predicted: bool = False) -> pd.DataFrame:
-        """The samples of one split, with their predictions if ``predicted``."""
+        """Return the samples of one split, with their predictions if ``predicted``."""
         frame = self.model.samples_
         rows = (frame["split"] == split).to_numpy()
         if predicted:

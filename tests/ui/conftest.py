@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,13 +116,21 @@ def server_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def app_url(server_log):
     """Serve examples/app.py on a free local port and yield the app's URL."""
+    with serve(["-m", "panel", "serve", str(APP)], server_log) as port:
+        yield f"http://127.0.0.1:{port}/app"
+
+
+@contextmanager
+def serve(arguments: list[str], log: Path):
+    """Run ``python arguments`` as a local server on a free port; yield the port.
+
+    The server options are appended, so ``arguments`` must end with something
+    that accepts ``panel serve``'s options.
+    """
     port = _free_port()
     command = [
         sys.executable,
-        "-m",
-        "panel",
-        "serve",
-        str(APP),
+        *arguments,
         "--address",
         "127.0.0.1",
         "--port",
@@ -132,7 +141,7 @@ def app_url(server_log):
         "--log-format",
         LOG_FORMAT,
     ]
-    with server_log.open("wb") as sink:
+    with log.open("wb") as sink:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -142,8 +151,8 @@ def app_url(server_log):
             start_new_session=True,
         )
     try:
-        _wait_until_live(process, f"http://127.0.0.1:{port}/liveness", server_log)
-        yield f"http://127.0.0.1:{port}/app"
+        _wait_until_live(process, f"http://127.0.0.1:{port}/liveness", log)
+        yield port
     finally:
         # start_new_session made the server a group leader: end it and all it started.
         try:

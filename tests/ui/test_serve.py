@@ -1,0 +1,21 @@
+"""The package serves its own app: ``python -m polyfit_explorer`` (and ``polyfit-explorer``)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from ._bokeh import RENDERED, sources
+from ._checks import server_log_problems
+from .conftest import serve
+
+
+def test_python_m_polyfit_explorer_serves_the_app(page: Page, tmp_path):
+    log = tmp_path / "serve.log"
+    with serve(["-m", "polyfit_explorer"], log) as port:
+        page.goto(f"http://127.0.0.1:{port}/explorer")
+        page.wait_for_function(RENDERED)
+        layers = sources(page)
+        expect(page.locator("td.train-n")).to_have_text("160")
+    assert len(layers["fit"]["fit"]) == 500
+    assert len(layers["train"]["x"]) + len(layers["test"]["x"]) == 200
+    assert server_log_problems(log.read_text()) == []
