@@ -21,7 +21,7 @@ import param
 from . import plots
 from ._params import InvalidValue
 from .data import DataGenerator, ground_truths, title
-from .model import RegressionModel
+from .model import SPLITS, RegressionModel
 
 __all__ = ["Explorer"]
 
@@ -141,16 +141,13 @@ class Explorer(pn.viewable.Viewer):
             self.message = f"Unexpected error: {exception}"
 
     # ---- plot layers: each is a DynamicMap, so updates patch its data -----
-    # Train and test are separate layers with fixed colours: a split column
-    # would be sent as text with every refit.
+    # Train and test are separate elements with fixed colours (a split column
+    # would be sent as text with every refit), updated by one DynamicMap: each
+    # DynamicMap that fires redraws its whole plot once.
 
     @param.depends("model.samples_")
-    def _train_samples(self):
-        return plots.samples(self._rows("train"), "train")
-
-    @param.depends("model.samples_")
-    def _test_samples(self):
-        return plots.samples(self._rows("test"), "test")
+    def _samples(self):
+        return self._by_split(plots.samples)
 
     @param.depends("model.samples_")
     def _truth(self):
@@ -161,12 +158,12 @@ class Explorer(pn.viewable.Viewer):
         return plots.fit(self.model.fit_curve())
 
     @param.depends("model.estimator_")
-    def _train_predictions(self):
-        return plots.predicted_vs_actual(self._rows("train", predicted=True), "train")
+    def _predictions(self):
+        return self._by_split(plots.predicted_vs_actual, predicted=True)
 
-    @param.depends("model.estimator_")
-    def _test_predictions(self):
-        return plots.predicted_vs_actual(self._rows("test", predicted=True), "test")
+    def _by_split(self, plot, predicted: bool = False) -> hv.Overlay:
+        """Overlay ``plot`` of the train rows and of the test rows."""
+        return reduce(mul, (plot(self._rows(split, predicted), split) for split in SPLITS))
 
     def _rows(self, split: str, predicted: bool = False) -> pd.DataFrame:
         """Return the samples of one split, with their predictions if ``predicted``."""
@@ -183,11 +180,11 @@ class Explorer(pn.viewable.Viewer):
         return plots.identity(y.min(), y.max())
 
     def _data_plot(self):
-        return _overlay(self._train_samples, self._test_samples, self._truth, self._fit).opts(
+        return _overlay(self._samples, self._truth, self._fit).opts(
             title="Data, ground truth and fit", **PLOT_OPTIONS)
 
     def _prediction_plot(self):
-        return _overlay(self._identity, self._train_predictions, self._test_predictions).opts(
+        return _overlay(self._identity, self._predictions).opts(
             title="Predicted against actual", **PLOT_OPTIONS)
 
     # ---- scores -------------------------------------------------------------
