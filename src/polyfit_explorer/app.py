@@ -33,8 +33,6 @@ DATA_PARAMETERS = ["n_samples", "x_min", "x_max", "noise_sd", "noise_mean",
                    "random_state", "resample"]
 MODEL_PARAMETERS = ["degree", "penalty", "alpha_mode", "cv_folds", "test_size", "random_state"]
 
-#: Editable sliders accept typed values beyond the slider's soft range, up to
-#: the parameter's hard bounds (a million samples, say).
 #: Editable sliders take typed values beyond the slider's range, up to the
 #: parameter's bounds.  Panel's own: the material one (panel-material-ui 0.16)
 #: ignores a second typed value committed with Enter until the field loses focus.
@@ -161,6 +159,11 @@ class Explorer(pn.viewable.Viewer):
     def _predictions(self):
         return self._by_split(plots.predicted_vs_actual, predicted=True)
 
+    @param.depends("model.samples_")
+    def _identity(self):
+        y = self.model.samples_["y"]
+        return plots.identity(y.min(), y.max())
+
     def _by_split(self, plot, predicted: bool = False) -> hv.Overlay:
         """Overlay ``plot`` of the train rows and of the test rows."""
         return reduce(mul, (plot(self._rows(split, predicted), split) for split in SPLITS))
@@ -173,11 +176,6 @@ class Explorer(pn.viewable.Viewer):
             return pd.DataFrame({"y": frame["y"].to_numpy()[rows],
                                  "y_pred": self.model.y_pred_[rows]})
         return frame.loc[rows, ["x", "y"]]
-
-    @param.depends("model.samples_")
-    def _identity(self):
-        y = self.model.samples_["y"]
-        return plots.identity(y.min(), y.max())
 
     def _data_plot(self):
         return _overlay(self._samples, self._truth, self._fit).opts(
@@ -209,8 +207,7 @@ class Explorer(pn.viewable.Viewer):
             f"<th style='color:{plots.COLORS['test']}'>test</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='alpha'>{self._alpha_text()}</p>"
-            f"<p class='hint {m.hint_.split(':')[0].split()[0].lower()}'>"
-            f"{html.escape(m.hint_)}</p>"
+            f"<p class='hint {_hint_class(m.hint_)}'>{html.escape(m.hint_)}</p>"
             + (f"<ul class='fit-warnings'>{warnings}</ul>" if warnings else "")
         )
 
@@ -240,6 +237,7 @@ class Explorer(pn.viewable.Viewer):
             label="Alpha (log₁₀)", start=LOG_ALPHA_RANGE[0], end=LOG_ALPHA_RANGE[1],
             step=0.25, value=float(np.log10(self.model.alpha)),
             description=self.model.param.alpha.doc, sizing_mode="stretch_width")
+
         def to_model(event):
             # Skip the echo of a model change, which would refit with a rounded alpha.
             if not np.isclose(np.log10(self.model.alpha), event.new, rtol=0, atol=1e-9):
@@ -283,7 +281,9 @@ class Explorer(pn.viewable.Viewer):
 
     def __panel__(self):
         """Return the app's page, built once per Explorer."""
-        # Session-local in a server: refused values become a message, not a traceback.
+        # Session-local in a server: refused values become a message, not a
+        # traceback.  A notebook has one global config, so there the Explorer
+        # displayed last shows the messages of all.
         pn.config.exception_handler = self._on_error
         _quiet_refused_values()
         if self._page is None:
@@ -346,6 +346,11 @@ def _number(value) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "—"
     return str(value) if isinstance(value, (int, np.integer)) else f"{value:.4g}"
+
+
+def _hint_class(hint: str) -> str:
+    """CSS class of a hint, from its opening word: over-fitting, under-fitting, balanced."""
+    return hint.split(":")[0].split()[0].lower()
 
 
 def _first_paragraph(doc: str | None) -> str:
