@@ -17,9 +17,9 @@ alpha at an end of its grid: the number to distrust is then alpha itself.
 import argparse
 
 import numpy as np
-import param
 
 from polyfit_explorer import DataGenerator, RegressionModel, ground_truths
+from polyfit_explorer.parameters import Number
 
 DEGREES = (1, 2, 3, 5, 8, 12, 16, 20)
 
@@ -29,10 +29,10 @@ class DampedOscillation(DataGenerator):
 
     title = "Damped oscillation exp(−x/3)·cos 2x"
 
-    # Only the defaults change; bounds, labels and docs are inherited.
-    x_min = param.Number(default=0.0)
-    x_max = param.Number(default=10.0)
-    noise_sd = param.Number(default=0.1)
+    # Only the defaults change; bounds, labels, docs and range errors are inherited.
+    x_min = Number(default=0.0)
+    x_max = Number(default=10.0)
+    noise_sd = Number(default=0.1)
 
     def ground_truth(self, x):
         """Evaluate exp(-x/3)·cos(2x)."""

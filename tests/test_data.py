@@ -184,3 +184,15 @@ def test_every_public_parameter_is_documented_labelled_and_bounded():
             if isinstance(p, param.Number) and p.precedence is None:
                 assert p.bounds is not None, f"{cls.__name__}.{name} is unbounded"
                 assert None not in p.bounds, f"{cls.__name__}.{name} is half-bounded"
+
+
+def test_every_builtin_bounded_parameter_names_its_range():
+    from polyfit_explorer.parameters import InvalidValue
+
+    for cls in ground_truths().values():
+        gen = cls()
+        for name, p in cls.param.objects().items():
+            if isinstance(p, param.Number) and p.bounds and p.bounds[1] is not None:
+                words = re.escape(f"{name} ({p.label}) must be in")
+                with pytest.raises(InvalidValue, match=words):
+                    setattr(gen, name, p.bounds[1] + 1)

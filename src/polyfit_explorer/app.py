@@ -19,9 +19,9 @@ import panel_material_ui as pmui
 import param
 
 from . import plots
-from ._params import InvalidValue
 from .data import DataGenerator, ground_truths, title
 from .model import SPLITS, RegressionModel
+from .parameters import InvalidValue
 
 __all__ = ["Explorer"]
 

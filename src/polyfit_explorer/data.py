@@ -12,7 +12,7 @@ import pandas as pd
 import param
 from numpy.polynomial import polynomial as npoly
 
-from ._params import Integer, InvalidValue, Number
+from .parameters import Integer, InvalidValue, Number
 
 __all__ = [
     "AbsoluteValue",

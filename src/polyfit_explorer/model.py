@@ -28,9 +28,9 @@ from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-from ._params import Integer, Number
 from .data import MAX_SEED, DataGenerator
 from .estimators import IntervalScaler, KFoldRidgeCV
+from .parameters import Integer, Number
 
 __all__ = ["PENALTIES", "RIDGE_ALPHAS", "RegressionModel", "Scores"]
 

@@ -3,6 +3,14 @@
 param's own message names one violated end ("must be at least 2, not 1");
 users fixing a value want both ends, so these re-raise with the full range.
 Panel maps widgets through the class hierarchy, so they still render as sliders.
+
+A subclass that changes a default redeclares the parameter with the same type,
+so it keeps the message and inherits bounds, label and doc::
+
+    from polyfit_explorer.parameters import Number
+
+    class Damped(DataGenerator):
+        noise_sd = Number(default=0.1)
 """
 
 from __future__ import annotations
