@@ -149,3 +149,31 @@ def test_resample_shows_the_new_seed(explorer, root):
     generator.param.trigger("resample")
     assert seed.value == generator.random_state != 0
     assert explorer.message == ""
+
+
+def sent_sources(explorer, change) -> list[str]:
+    """Column sets of the data sources that ``change`` sends to the browser."""
+    doc = Document()
+    doc.add_root(pn.panel(explorer).get_root(doc, comm=Comm()))
+    events = []
+    doc.on_change(events.append)
+    change()
+    return sorted({",".join(sorted(e.model.data)) for e in events
+                   if isinstance(getattr(e, "model", None), ColumnDataSource)})
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda m: setattr(m, "degree", 6), ["fit,x", "y,y_pred"]),
+        (lambda m: setattr(m, "test_size", 0.3), ["fit,x", "x,y", "y,y_pred"]),
+        (lambda m: setattr(m.data, "noise_sd", 1.0), ["fit,x", "x,y", "y,y_pred"]),
+        (lambda m: setattr(m.data, "x_max", 6.0), ["fit,x", "truth,x", "x,y", "y,y_pred"]),
+    ],
+)
+def test_a_change_sends_only_the_layers_it_changes(change, expected):
+    explorer = Explorer()
+    try:
+        assert sent_sources(explorer, lambda: change(explorer.model)) == expected
+    finally:
+        pn.config.exception_handler = None

@@ -106,7 +106,7 @@ class Explorer(pn.viewable.Viewer):
         self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
         self.truth = self._current_title
         self._data_controls = {}
-        self._page = self._controls = None
+        self._page = self._controls = self._truth_shown = None
 
     @property
     def _current_title(self) -> str:
@@ -149,7 +149,10 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("model.samples_")
     def _truth(self):
-        return plots.truth(self.model.data.truth())
+        frame = self.model.data.truth()
+        if self._truth_shown is None or not frame.equals(self._truth_shown[0]):
+            self._truth_shown = (frame, plots.truth(frame))
+        return self._truth_shown[1]
 
     @param.depends("model.estimator_")
     def _fit(self):
