@@ -248,10 +248,15 @@ def test_too_few_points_for_the_folds_uses_fewer_folds():
 def test_hint_reads_over_and_under_fitting():
     under = RegressionModel(degree=1)
     assert under.hint_.startswith("Under-fitting")
+    assert under.verdict_ == "under"
     good = RegressionModel(degree=6)
     assert good.hint_.startswith("Balanced")
+    assert good.verdict_ == "balanced"
     over = RegressionModel(data=DataGenerator(n_samples=30, noise_sd=5.0), degree=15)
     assert over.hint_.startswith("Over-fitting")
+    assert over.verdict_ == "over"
+    unknown = RegressionModel(data=DataGenerator(n_samples=10), test_size=0.1, degree=2)
+    assert unknown.verdict_ == "unknown"
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1"])

@@ -55,8 +55,8 @@ table.scores th, table.scores td { padding: 0.25em 1.2em 0.25em 0; text-align: r
 table.scores td { font-variant-numeric: tabular-nums; }
 table.scores tbody th { text-align: left; }
 p.hint { padding: 0.5em 0.8em; border-left: 4px solid #888; max-width: 60em; }
-p.hint.over-fitting { border-color: #d62728; }
-p.hint.under-fitting { border-color: #ff7f0e; }
+p.hint.over { border-color: #d62728; }
+p.hint.under { border-color: #ff7f0e; }
 p.hint.balanced { border-color: #2ca02c; }
 ul.fit-warnings { color: #b35900; max-width: 60em; }
 """
@@ -210,7 +210,7 @@ class Explorer(pn.viewable.Viewer):
             f"<th style='color:{plots.COLORS['test']}'>test</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             f"<p class='alpha'>{self._alpha_text()}</p>"
-            f"<p class='hint {_hint_class(m.hint_)}'>{html.escape(m.hint_)}</p>"
+            f"<p class='hint {m.verdict_}'>{html.escape(m.hint_)}</p>"
             + (f"<ul class='fit-warnings'>{warnings}</ul>" if warnings else "")
         )
 
@@ -349,11 +349,6 @@ def _number(value) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "—"
     return str(value) if isinstance(value, (int, np.integer)) else f"{value:.4g}"
-
-
-def _hint_class(hint: str) -> str:
-    """CSS class of a hint, from its opening word: over-fitting, under-fitting, balanced."""
-    return hint.split(":")[0].split()[0].lower()
 
 
 def _first_paragraph(doc: str | None) -> str:

@@ -140,7 +140,8 @@ class RegressionModel(param.Parameterized):
     test_mae_ = _result("Mean absolute error on the test split.")
     n_train_ = _result("Number of training points.")
     n_test_ = _result("Number of test points.")
-    hint_ = _result("A plain-words reading of the scores: over-, under- or well fitted.")
+    verdict_ = _result("The scores' verdict: 'over', 'under' (fitting), 'balanced' or 'unknown'.")
+    hint_ = _result("The verdict in plain words, with the numbers behind it.")
     messages_ = _result("Warnings about the current fit, as sentences.", kind=param.List)
 
     def __init__(self, **params):
@@ -248,12 +249,13 @@ class RegressionModel(param.Parameterized):
         messages += self._size_messages(n_train, int(is_test.sum()))
         alpha = getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None))
         messages += self._grid_messages(estimator[-1])
+        verdict, hint = self._verdict(train, test, n_train)
         return dict(
             estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=raw_coefficients(estimator),
             train_score_=train.r2, test_score_=test.r2, train_rmse_=train.rmse,
             test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
             n_train_=n_train, n_test_=int(is_test.sum()), messages_=messages,
-            hint_=self._hint(train, test, n_train),
+            verdict_=verdict, hint_=hint,
         )
 
     def _configure_cv(self, estimator: Pipeline, n_train: int) -> list[str]:
@@ -300,22 +302,23 @@ class RegressionModel(param.Parameterized):
         return [f"Cross-validation chose the {end} alpha it tried ({regressor.alpha_:.3g}); "
                 "the best alpha may lie beyond the grid."]
 
-    def _hint(self, train: Scores, test: Scores, n_train: int) -> str:
+    def _verdict(self, train: Scores, test: Scores, n_train: int) -> tuple[str, str]:
+        """Return the verdict ('over', 'under', 'balanced', 'unknown') and a sentence."""
         if self.degree + 1 >= n_train:
-            return ("Over-fitting: the curve passes through every training point, "
-                    "so the training error says nothing. Lower the degree.")
+            return "over", ("Over-fitting: the curve passes through every training point, "
+                            "so the training error says nothing. Lower the degree.")
         if test.r2 is None or train.r2 is None:
-            return "Too few points to compare training and test error."
+            return "unknown", "Too few points to compare training and test error."
         noise = self.data.noise_sd
         if train.r2 < 0.5 or (noise > 0 and train.rmse > 1.5 * noise):
-            return (f"Under-fitting: even the training data are fitted poorly "
-                    f"(train R² {train.r2:.2f}, RMSE {train.rmse:.3g} against noise σ "
-                    f"{noise:.3g}). Raise the degree or lower alpha.")
+            return "under", (f"Under-fitting: even the training data are fitted poorly "
+                             f"(train R² {train.r2:.2f}, RMSE {train.rmse:.3g} against noise "
+                             f"σ {noise:.3g}). Raise the degree or lower alpha.")
         if test.rmse > 1.25 * train.rmse and train.r2 - test.r2 > 0.02:
-            return (f"Over-fitting: the test error is {test.rmse / train.rmse:.1f}× the "
-                    f"training error. Lower the degree or raise alpha.")
-        return ("Balanced: training and test errors are close "
-                f"(RMSE {train.rmse:.3g} and {test.rmse:.3g}).")
+            return "over", (f"Over-fitting: the test error is {test.rmse / train.rmse:.1f}× "
+                            f"the training error. Lower the degree or raise alpha.")
+        return "balanced", ("Balanced: training and test errors are close "
+                            f"(RMSE {train.rmse:.3g} and {test.rmse:.3g}).")
 
 
 def raw_coefficients(estimator: Pipeline) -> np.ndarray:
