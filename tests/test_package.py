@@ -40,7 +40,11 @@ def test_explorer_is_loaded_on_first_use():
 
 def test_public_api_is_declared():
     for name in polyfit_explorer.__all__:
-        assert getattr(polyfit_explorer, name) is not None
+        obj = getattr(polyfit_explorer, name)
+        assert obj.__name__ == name
+        assert obj.__module__.startswith("polyfit_explorer.")
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        polyfit_explorer.Missing  # noqa: B018
 
 
 def test_every_public_parameter_has_a_doc():
