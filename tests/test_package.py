@@ -1,3 +1,5 @@
+import doctest
+import importlib
 import subprocess
 import sys
 
@@ -13,6 +15,7 @@ UI_LIBRARIES = {"panel", "bokeh", "holoviews"}
 @pytest.mark.parametrize(
     "module",
     ["polyfit_explorer", "polyfit_explorer.data", "polyfit_explorer.model",
+     "polyfit_explorer.diagnostics",
      "polyfit_explorer.estimators"],
 )
 def test_models_import_no_ui_library(module):
@@ -50,7 +53,9 @@ def test_public_api_is_declared():
 def test_every_public_parameter_has_a_doc():
     from polyfit_explorer.app import Explorer
 
-    classes = [DataGenerator, RegressionModel, Explorer,
+    from polyfit_explorer.diagnostics import Diagnostics
+
+    classes = [DataGenerator, RegressionModel, Explorer, Diagnostics,
                *param.concrete_descendents(DataGenerator).values()]
     missing = [f"{cls.__name__}.{name}" for cls in classes
                for name, p in cls.param.objects().items()
@@ -65,3 +70,10 @@ def test_console_script_runs_the_package_server():
 
     (script,) = entry_points(group="console_scripts", name="polyfit-explorer")
     assert script.load() is main
+
+
+@pytest.mark.parametrize("module", ["data", "estimators", "model", "diagnostics", "app"])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(f"polyfit_explorer.{module}"))
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, RegressorMixin, TransformerMixin
+from sklearn.linear_model import Lasso, LassoCV
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["IntervalScaler", "KFoldRidgeCV", "ridge_path"]
+__all__ = ["IntervalScaler", "KFoldRidgeCV", "effective_dof", "ridge_path"]
 
 
 class IntervalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -133,3 +134,33 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
+
+
+def effective_dof(estimator, X) -> float:
+    """Effective degrees of freedom of a fitted linear pipeline on its training X.
+
+    For a linear smoother, the trace of its hat matrix: ``1 + Σ s²/(s² + α)``
+    over the singular values s of the centered features the regressor saw
+    (the 1 is the unpenalized intercept), which is 1 + rank without a
+    penalty.  LASSO is not linear in y; for it this returns 1 + the number of
+    nonzero coefficients, an unbiased estimate of its degrees of freedom
+    (Zou, Hastie and Tibshirani, 2007).
+
+    Parameters
+    ----------
+    estimator : Pipeline
+        Fitted; its last step has ``coef_`` and ``alpha_``, ``alpha`` or neither.
+    X : array-like of shape (n_samples, n_features)
+        The training inputs the pipeline was fitted on.
+    """
+    regressor = estimator[-1]
+    if isinstance(regressor, (Lasso, LassoCV)):
+        return 1.0 + np.count_nonzero(regressor.coef_)
+    features = estimator[:-1].transform(X)
+    features = features - features.mean(axis=0)
+    # The R of a QR has the same singular values, for n·p² work instead of an n×n SVD.
+    s = np.linalg.svd(np.linalg.qr(features, mode="r"), compute_uv=False)
+    alpha = getattr(regressor, "alpha_", getattr(regressor, "alpha", 0.0))
+    if alpha == 0:
+        return 1.0 + int(np.sum(s > s.max(initial=0) * max(features.shape) * np.finfo(float).eps))
+    return 1.0 + float(np.sum(s**2 / (s**2 + alpha)))

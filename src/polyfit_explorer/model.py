@@ -29,12 +29,22 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from .data import MAX_SEED, DataGenerator
-from .estimators import IntervalScaler, KFoldRidgeCV
+from .estimators import IntervalScaler, KFoldRidgeCV, effective_dof
 from .parameters import Integer, Number
 
-__all__ = ["PENALTIES", "RIDGE_ALPHAS", "RegressionModel", "Scores"]
+__all__ = [
+    "PENALTIES",
+    "RIDGE_ALPHAS",
+    "RegressionModel",
+    "Scores",
+    "polynomial_regression",
+    "raw_coefficients",
+]
 
 SPLITS = ("train", "test")
+
+#: The true error compares fit and truth at this many evenly spaced x.
+TRUE_ERROR_POINTS = 500
 
 PENALTIES = {"None (least squares)": "none", "L2 (Ridge)": "l2", "L1 (LASSO)": "l1"}
 
@@ -87,7 +97,7 @@ class RegressionModel(param.Parameterized):
     >>> model = RegressionModel(data=DataGenerator(noise_sd=0.0), degree=3)
     >>> model.n_train_, model.n_test_
     (160, 40)
-    >>> model.param.update(degree=12)
+    >>> model.degree = 12
     >>> bool(model.train_score_ > 0.99)
     True
     """
@@ -138,6 +148,12 @@ class RegressionModel(param.Parameterized):
     test_rmse_ = _result("Root-mean-square error on the test split.")
     train_mae_ = _result("Mean absolute error on the training split.")
     test_mae_ = _result("Mean absolute error on the test split.")
+    true_rmse_ = _result(
+        "RMSE of the fitted curve against the noiseless truth E[y|x] = ground truth + noise "
+        "mean, on 500 evenly spaced x: the error test RMSE estimates, without the noise.")
+    edf_ = _result(
+        "Effective degrees of freedom: the trace of the hat matrix (degree + 1 without a "
+        "penalty, less with Ridge); for LASSO 1 + the number of nonzero coefficients.")
     n_train_ = _result("Number of training points.")
     n_test_ = _result("Number of test points.")
     verdict_ = _result("The scores' verdict: 'over', 'under' (fitting), 'balanced' or 'unknown'.")
@@ -152,20 +168,22 @@ class RegressionModel(param.Parameterized):
 
     # ---- public API -------------------------------------------------------
 
-    def make_estimator(self) -> Pipeline:
+    def make_estimator(self, **overrides) -> Pipeline:
         """Return a fresh, unfitted pipeline for the current settings.
 
         It can be cloned, or tuned with ``GridSearchCV``; parameter names
-        follow ``make_pipeline`` (``polynomialfeatures__degree`` …).
+        follow ``make_pipeline`` (``polynomialfeatures__degree`` …).  Keyword
+        arguments replace settings of :func:`polynomial_regression`, e.g.
+        ``make_estimator(degree=5)``.
         """
-        degree = self.degree
-        return make_pipeline(
-            IntervalScaler(self.data.x_min, self.data.x_max),
-            # Degree 0 keeps the bias column: PolynomialFeatures refuses zero columns.
-            PolynomialFeatures(degree, include_bias=degree == 0),
-            StandardScaler(),
-            self._regressor(),
-        )
+        return polynomial_regression(**{**self.estimator_settings(), **overrides})
+
+    def estimator_settings(self) -> dict:
+        """Return the keyword arguments of :func:`polynomial_regression` for this model."""
+        return dict(
+            degree=self.degree, x_min=self.data.x_min, x_max=self.data.x_max,
+            penalty=self.penalty, alpha_mode=self.alpha_mode, alpha=self.alpha,
+            cv_folds=self.cv_folds, random_state=self.random_state)
 
     def predict(self, x) -> np.ndarray:
         """Predict y at the values ``x`` with the fitted pipeline."""
@@ -183,17 +201,6 @@ class RegressionModel(param.Parameterized):
                 "test": Scores(self.test_score_, self.test_rmse_, self.test_mae_)}
 
     # ---- fitting ------------------------------------------------------------
-
-    def _regressor(self):
-        if self.penalty == "none" or self.degree == 0:
-            return LinearRegression()
-        manual = self.alpha_mode == "manual"
-        folds = KFold(self.cv_folds, shuffle=True, random_state=self.random_state)
-        if self.penalty == "l2":
-            return Ridge(alpha=self.alpha) if manual else KFoldRidgeCV(RIDGE_ALPHAS, cv=folds)
-        if manual:
-            return Lasso(alpha=self.alpha, max_iter=LASSO_MAX_ITER)
-        return LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS, max_iter=LASSO_MAX_ITER, cv=folds)
 
     def _fit_key(self) -> tuple:
         """Return the settings the fit depends on; equal keys give equal fits."""
@@ -250,7 +257,11 @@ class RegressionModel(param.Parameterized):
         alpha = getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None))
         messages += self._grid_messages(estimator[-1])
         verdict, hint = self._verdict(train, test, n_train)
+        grid = self.data.truth(TRUE_ERROR_POINTS)
+        target = grid["y"].to_numpy() + self.data.noise_mean
         return dict(
+            true_rmse_=root_mean_squared_error(target, estimator.predict(grid[["x"]].to_numpy())),
+            edf_=effective_dof(estimator, x[~is_test, None]),
             estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=raw_coefficients(estimator),
             train_score_=train.r2, test_score_=test.r2, train_rmse_=train.rmse,
             test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
@@ -319,6 +330,37 @@ class RegressionModel(param.Parameterized):
                             f"the training error. Lower the degree or raise alpha.")
         return "balanced", ("Balanced: training and test errors are close "
                             f"(RMSE {train.rmse:.3g} and {test.rmse:.3g}).")
+
+
+def polynomial_regression(degree: int, x_min: float, x_max: float, penalty: str = "none",
+                          alpha_mode: str = "cv", alpha: float = 1.0, cv_folds: int = 5,
+                          random_state: int | None = None) -> Pipeline:
+    """Return the unfitted pipeline a :class:`RegressionModel` with these settings fits.
+
+    ``IntervalScaler(x_min, x_max) → PolynomialFeatures(degree) → StandardScaler →``
+    ``LinearRegression`` for ``penalty="none"`` (or degree 0), else Ridge (``"l2"``)
+    or LASSO (``"l1"``), with alpha fixed (``alpha_mode="manual"``) or chosen by
+    ``cv_folds``-fold cross-validation shuffled with ``random_state``.
+    """
+    return make_pipeline(
+        IntervalScaler(x_min, x_max),
+        # Degree 0 keeps the bias column: PolynomialFeatures refuses zero columns.
+        PolynomialFeatures(degree, include_bias=degree == 0),
+        StandardScaler(),
+        _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state),
+    )
+
+
+def _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state):
+    if penalty == "none" or degree == 0:
+        return LinearRegression()
+    manual = alpha_mode == "manual"
+    folds = KFold(cv_folds, shuffle=True, random_state=random_state)
+    if penalty == "l2":
+        return Ridge(alpha=alpha) if manual else KFoldRidgeCV(RIDGE_ALPHAS, cv=folds)
+    if manual:
+        return Lasso(alpha=alpha, max_iter=LASSO_MAX_ITER)
+    return LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS, max_iter=LASSO_MAX_ITER, cv=folds)
 
 
 def raw_coefficients(estimator: Pipeline) -> np.ndarray:
