@@ -52,7 +52,6 @@ def test_public_api_is_declared():
 
 def test_every_public_parameter_has_a_doc():
     from polyfit_explorer.app import Explorer
-
     from polyfit_explorer.diagnostics import Diagnostics
 
     classes = [DataGenerator, RegressionModel, Explorer, Diagnostics,
