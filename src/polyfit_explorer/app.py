@@ -20,6 +20,8 @@ import param
 
 from . import plots
 from .data import DataGenerator, ground_truths, title
+from .diagnostic_views import DiagnosticsView
+from .diagnostics import Diagnostics
 from .model import SPLITS, RegressionModel
 from .parameters import InvalidValue
 
@@ -107,6 +109,7 @@ class Explorer(pn.viewable.Viewer):
         self.truth = self._current_title
         self._data_controls = {}
         self._page = self._controls = self._truth_shown = None
+        self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model))
 
     @property
     def _current_title(self) -> str:
@@ -209,10 +212,19 @@ class Explorer(pn.viewable.Viewer):
             f"<th style='color:{plots.COLORS['train']}'>train</th>"
             f"<th style='color:{plots.COLORS['test']}'>test</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
+            f"<p class='truth'>{self._truth_text()}</p>"
             f"<p class='alpha'>{self._alpha_text()}</p>"
             f"<p class='hint {m.verdict_}'>{html.escape(m.hint_)}</p>"
             + (f"<ul class='fit-warnings'>{warnings}</ul>" if warnings else "")
         )
+
+    def _truth_text(self) -> str:
+        m = self.model
+        return (f"True error (fit against the noiseless truth): RMSE "
+                f"<span class='true-rmse'>{_number(m.true_rmse_)}</span> · noise floor "
+                f"σ = <span class='noise-sd'>{_number(m.data.noise_sd)}</span> · effective "
+                f"degrees of freedom <span class='edf'>{m.edf_:.3g}</span> "
+                f"of {m.degree + 1} coefficients")
 
     def _alpha_text(self) -> str:
         m = self.model
@@ -280,7 +292,7 @@ class Explorer(pn.viewable.Viewer):
             sizing_mode="stretch_width")
         scores = pn.pane.HTML(self.scores_html, stylesheets=[SCORES_CSS],
                               sizing_mode="stretch_width")
-        return [plots_row, scores]
+        return [plots_row, scores, "### Why does it fit like this?", self.diagnostics]
 
     def __panel__(self):
         """Return the app's page, built once per Explorer."""

@@ -55,6 +55,7 @@ __all__ = [
     "bias_variance_by_degree",
     "coefficients",
     "learning_curve",
+    "residuals",
     "validation_curve",
 ]
 
@@ -634,6 +635,19 @@ def coefficients(snap: Snapshot) -> pd.DataFrame:
     return pd.DataFrame({"power": power, "fitted": fitted, "true": true, "dropped": dropped})
 
 
+def residuals(snap: Snapshot) -> pd.DataFrame:
+    """Return residuals y - ŷ of the current fit, training rows first.
+
+    Returns
+    -------
+    DataFrame with columns x, y_pred, residual, split ('train' or 'test').
+    """
+    x, y = np.r_[snap.x_train, snap.x_test], np.r_[snap.y_train, snap.y_test]
+    y_pred = snap.estimator.predict(x[:, None])
+    split = np.repeat(["train", "test"], [len(snap.x_train), len(snap.x_test)])
+    return pd.DataFrame({"x": x, "y_pred": y_pred, "residual": y - y_pred, "split": split})
+
+
 # ---- for scripts ------------------------------------------------------------
 
 
@@ -703,6 +717,10 @@ class Diagnostics(param.Parameterized):
     def learning_curve(self) -> pd.DataFrame:
         """Return :func:`learning_curve`."""
         return learning_curve(self.snapshot())
+
+    def residuals(self) -> pd.DataFrame:
+        """Return :func:`residuals`."""
+        return residuals(self.snapshot())
 
     def coefficients(self) -> pd.DataFrame:
         """Return :func:`coefficients`."""
