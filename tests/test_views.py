@@ -153,14 +153,18 @@ def test_resample_shows_the_new_seed(explorer, root):
 
 
 def sent_sources(explorer, change) -> list[str]:
-    """Column sets of the data sources that ``change`` sends to the browser."""
+    """Column sets of the data sources of the main plots that ``change`` sends."""
     doc = Document()
-    doc.add_root(pn.panel(explorer).get_root(doc, comm=Comm()))
+    root = pn.panel(explorer).get_root(doc, comm=Comm())
+    doc.add_root(root)
+    plots_row = explorer._page.main[0]  # not the diagnostics tabs: they have tests of their own
+    in_plots = {m.id for m in plots_row._models[root.ref["id"]][0].references()}
     events = []
     doc.on_change(events.append)
     change()
     return sorted({",".join(sorted(e.model.data)) for e in events
-                   if isinstance(getattr(e, "model", None), ColumnDataSource)})
+                   if isinstance(getattr(e, "model", None), ColumnDataSource)
+                   and e.model.id in in_plots})
 
 
 @pytest.mark.parametrize(

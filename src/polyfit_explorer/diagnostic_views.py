@@ -69,6 +69,7 @@ class LiveResult(param.Parameterized):
         self._stale = True
         #: Computations started so far; tests count them.
         self.computations = 0
+        self._shown()
 
     def invalidate(self, *events):
         """Mark the result out of date; recompute at once if it is shown."""

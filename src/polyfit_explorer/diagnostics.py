@@ -71,7 +71,7 @@ BIAS_VARIANCE_ALPHAS = RIDGE_ALPHAS[::2]
 MAX_NOISE_DRAWS = 4_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     """A frozen copy of what the diagnostics need from a :class:`RegressionModel`.
 
@@ -125,6 +125,10 @@ class Snapshot:
     def make_estimator(self, **overrides) -> Pipeline:
         """Return a fresh pipeline with these settings, as ``RegressionModel.make_estimator``."""
         return polynomial_regression(**{**self.settings, **overrides})
+
+    def cross_validates(self, n: int) -> bool:
+        """Whether alpha is cross-validated on ``n`` points; with 1 the manual alpha is used."""
+        return self.settings["alpha_mode"] == "cv" and n >= 2
 
     def folds(self, n: int) -> KFold:
         """Return the k-fold split the model's cross-validation uses, for ``n`` points."""
@@ -228,7 +232,7 @@ def _alpha(snap: Snapshot, degree: int, design: LinearDesign, y: np.ndarray) -> 
     """Return the alpha the pipeline uses at ``degree`` when fitted to ``y``."""
     if snap.penalty_at(degree) == "none":
         return 0.0
-    if snap.settings["alpha_mode"] == "manual":
+    if not snap.cross_validates(len(y)):
         return snap.settings["alpha"]
     return design.cv_alpha(y, snap.folds(len(y)))
 
@@ -241,10 +245,12 @@ def fit_predict(snap: Snapshot, degree: int, x, y, *x_new, alpha: float | None =
     linear algebra for least squares and Ridge, scikit-learn for LASSO.  A
     given ``alpha`` replaces a cross-validated one.
     """
-    manual = {} if alpha is None else {"alpha": alpha, "alpha_mode": "manual"}
+    if alpha is None and not snap.cross_validates(len(y)):
+        alpha = snap.settings["alpha"]
     if snap.penalty_at(degree) == "l1":
-        estimator = snap.make_estimator(
-            degree=degree, cv_folds=snap.folds(len(y)).n_splits, **manual)
+        alpha_setting = ({"cv_folds": snap.folds(len(y)).n_splits} if alpha is None
+                         else {"alpha": alpha, "alpha_mode": "manual"})
+        estimator = snap.make_estimator(degree=degree, **alpha_setting)
         _fit_quietly(estimator, x[:, None], y)
         return [estimator.predict(xn[:, None]) for xn in x_new]
     design = LinearDesign(x, degree, snap.settings["x_min"], snap.settings["x_max"])
@@ -451,14 +457,14 @@ def bias_variance(snap: Snapshot, replicates: int = 200, seed: int = 0,
                               snap.settings["x_max"])
         fits = _linear_replicates(snap, design, [alpha], rng, replicates)[0].T
         exact = _exact(snap, design, alpha)
-    return _decompose(snap, fits, rng, alpha, *exact)
+    return _decompose(snap, degree, fits, rng, alpha, *exact)
 
 
 def _fixed_alpha(snap: Snapshot, degree: int) -> float:
     """Return the alpha of the fit at ``degree`` on the training split."""
     if snap.penalty_at(degree) == "none":
         return 0.0
-    if snap.settings["alpha_mode"] == "manual":
+    if not snap.cross_validates(len(snap.y_train)):
         return snap.settings["alpha"]
     if degree == snap.degree and snap.alpha_ is not None:
         return snap.alpha_
@@ -500,7 +506,8 @@ def _exact(snap: Snapshot, design: LinearDesign, alpha: float) -> tuple[float, f
     return float(bias2), float(variance)
 
 
-def _decompose(snap, fits, rng, alpha, exact_bias2=None, exact_variance=None) -> BiasVariance:
+def _decompose(snap, degree, fits, rng, alpha, exact_bias2=None,
+               exact_variance=None) -> BiasVariance:
     """Monte-Carlo bias², variance and test error of ``fits`` (R, grid)."""
     mean = fits.mean(axis=0)
     fresh = snap.target_grid + snap.noise_sd * rng.standard_normal(fits.shape)
@@ -509,7 +516,7 @@ def _decompose(snap, fits, rng, alpha, exact_bias2=None, exact_variance=None) ->
         bias2=float(np.mean((mean - snap.target_grid) ** 2)),
         variance=float(np.mean(fits.var(axis=0, ddof=1))) if len(fits) > 1 else np.nan,
         noise=snap.noise_sd**2, expected_mse=float(np.mean((fresh - fits) ** 2)),
-        alpha=None if snap.penalty_at(snap.degree) == "none" else alpha,
+        alpha=None if snap.penalty_at(degree) == "none" else alpha,
         exact_bias2=exact_bias2, exact_variance=exact_variance)
 
 
@@ -524,8 +531,9 @@ def bias_variance_by_degree(snap: Snapshot, max_degree: int = 15, replicates: in
                             seed: int = 0) -> pd.DataFrame:
     """Bias², variance, σ² and their total against degree: the U-curve.
 
-    Every degree refits the same R noise draws, so the curve's wiggles are
-    the settings', not the sampling's.  A cross-validated alpha is chosen on
+    Every degree refits the same R noise draws (unless there are so many that
+    each degree draws its own projected noise, see :data:`MAX_NOISE_DRAWS`),
+    so the curve's wiggles are the settings', not the sampling's.  A cross-validated alpha is chosen on
     the model's sample at each degree.
 
     Returns
@@ -559,7 +567,7 @@ def bias_variance_by_alpha(snap: Snapshot, replicates: int = 200, seed: int = 0,
         fits = _lasso_path_replicates(snap, design, alphas, rng, replicates)
         exact = [(None, None)] * len(alphas)
     noise = np.random.default_rng([seed, 1])
-    rows = [_summary("alpha", a, _decompose(snap, f, noise, a, *e))
+    rows = [_summary("alpha", a, _decompose(snap, degree, f, noise, a, *e))
             for a, f, e in zip(alphas, fits, exact, strict=True)]
     return pd.DataFrame(rows)
 
@@ -625,8 +633,9 @@ def coefficients(snap: Snapshot) -> pd.DataFrame:
     fitted = np.asarray(snap.coef_, dtype=float)
     power = np.arange(len(fitted))
     true = np.full(len(fitted), np.nan)
-    if snap.true_coef is not None:
+    if snap.true_coef is not None:  # a polynomial: its higher powers are known zeros
         known = snap.true_coef[: len(fitted)]
+        true[:] = 0.0
         true[: len(known)] = known
     dropped = np.zeros(len(fitted), dtype=bool)
     regressor = snap.estimator[-1] if snap.estimator is not None else None

@@ -1,0 +1,157 @@
+"""The diagnostics tabs rendered offline: what they compute, when, and what they show."""
+
+import threading
+import time
+
+import numpy as np
+import panel as pn
+import pytest
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource
+from pyviz_comms import Comm
+
+from polyfit_explorer import RegressionModel, diagnostic_views
+from polyfit_explorer.app import Explorer
+from polyfit_explorer.diagnostic_views import DiagnosticsView, LiveResult, bias_variance_html
+from polyfit_explorer.diagnostics import (
+    Diagnostics,
+    Snapshot,
+    bias_variance,
+    learning_curve,
+    validation_curve,
+)
+
+
+@pytest.fixture
+def view():
+    return DiagnosticsView(diagnostics=Diagnostics(model=RegressionModel(), replicates=50))
+
+
+@pytest.fixture
+def root(view):
+    return pn.panel(view).get_root(Document(), comm=Comm())
+
+
+def computations(view):
+    return {title: result.computations for title, result in view.results.items()}
+
+
+def sources_with(root, *columns):
+    return [m for m in root.references()
+            if isinstance(m, ColumnDataSource) and set(columns) <= set(m.data)]
+
+
+def test_only_the_shown_tab_computes(view, root):
+    assert computations(view) == {"Validation curve": 1, "Bias & variance": 0,
+                                  "Learning curve": 0, "Coefficients": 0, "Residuals": 0}
+    view.model.degree = 5
+    view.model.penalty = "l2"
+    view.diagnostics.replicates = 60  # not an input of the shown tab
+    assert computations(view)["Validation curve"] == 3
+    assert sum(computations(view).values()) == 3
+    assert sources_with(root, "bias2") == []  # the hidden tab is not even rendered
+
+    view.active = 2  # the learning curve: computed once, on opening
+    assert computations(view)["Learning curve"] == 1
+    (source,) = sources_with(root, "n_train", "test_rmse")
+    expected = learning_curve(Snapshot.of(view.model))
+    np.testing.assert_allclose(source.data["test_rmse"], expected["test_rmse"])
+
+
+def test_the_validation_curve_shows_the_models_numbers(view, root):
+    view.model.degree = 6
+    expected = validation_curve(Snapshot.of(view.model), view.diagnostics.max_degree)
+    curve, dots = sources_with(root, "degree", "cv_rmse")
+    np.testing.assert_allclose(curve.data["cv_rmse"], expected["cv_rmse"])
+    np.testing.assert_allclose(dots.data["cv_rmse"], expected["cv_rmse"])
+    (band,) = sources_with(root, "x", "y")  # the ±1 SE band, as a closed patch
+    np.testing.assert_allclose(np.sort(band.data["y"]), np.sort(np.r_[
+        expected.cv_rmse - expected.cv_se, expected.cv_rmse + expected.cv_se]))
+    (source,) = sources_with(root, "degree", "test_rmse")
+    np.testing.assert_allclose(source.data["test_rmse"], expected["test_rmse"])
+
+
+def test_a_tap_sets_the_nearest_degree(view):
+    view.set_degree(x=7.4)
+    assert view.model.degree == 7
+    view.set_degree(x=40.0)  # beyond the curve: its last degree
+    assert view.model.degree == view.diagnostics.max_degree
+    view.set_degree(x=None)  # a tap outside the frame
+    assert view.model.degree == view.diagnostics.max_degree
+
+
+def test_the_bias_variance_table_shows_closed_forms_for_a_linear_fit(view, root):
+    view.active = 1
+    result = view.results["Bias & variance"].result["here"]
+    expected = bias_variance(Snapshot.of(view.model), 50, 0)
+    assert result.bias2 == expected.bias2
+    text = bias_variance_html(view.results["Bias & variance"].result)
+    assert f"<td class='bv-bias2'>{expected.bias2:.4g}</td>" in text
+    assert f"<td class='bv-exact-variance'>{expected.exact_variance:.4g}</td>" in text
+    view.model.penalty = "l1"  # no closed form for LASSO
+    assert "bv-exact" not in bias_variance_html(view.results["Bias & variance"].result)
+
+
+def test_the_scores_show_true_error_noise_floor_and_edf():
+    explorer = Explorer()
+    html = explorer.scores_html()
+    model = explorer.model
+    assert f"<span class='true-rmse'>{model.true_rmse_:.4g}</span>" in html
+    assert "<span class='edf'>4</span> of 4 coefficients" in html
+    model.param.update(penalty="l2", alpha_mode="manual", alpha=100.0)
+    assert f"<span class='edf'>{model.edf_:.3g}</span>" in explorer.scores_html()
+    assert model.edf_ < 4
+
+
+class Queue:
+    """A stand-in event loop: callbacks from worker threads wait here until run."""
+
+    def __init__(self):
+        self.callbacks, self.lock = [], threading.Lock()
+
+    def __call__(self, callback):
+        with self.lock:
+            self.callbacks.append(callback)
+
+    def run(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while not self.callbacks:
+            assert time.monotonic() < deadline, "no result arrived"
+            time.sleep(0.01)
+        with self.lock:
+            callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+def test_stale_results_are_dropped_and_only_the_newest_inputs_computed(monkeypatch):
+    queue, release = Queue(), threading.Event()
+    monkeypatch.setattr(diagnostic_views, "_dispatcher", lambda: queue)
+    inputs = iter(range(1, 10))
+    computed = []
+
+    def compute(value):
+        release.wait(10)
+        computed.append(value)
+        return value * 10
+
+    result = LiveResult(compute, lambda: next(inputs), active=True)  # computes 1
+    assert result.busy
+    result.invalidate()  # 2, while 1 runs
+    result.invalidate()  # 3 replaces 2
+    release.set()
+    queue.run()  # 1 arrives stale: dropped, and 3 starts
+    assert result.result is None
+    assert result.busy
+    queue.run()
+    assert (result.result, result.busy, computed) == (30, False, [1, 3])
+
+
+def test_a_failing_diagnostic_shows_its_error_and_keeps_the_last_result(caplog):
+    values = iter([1, 0])
+    result = LiveResult(lambda v: 1 / v, lambda: next(values), active=True)
+    assert result.result == 1
+    result.invalidate()
+    assert result.result == 1
+    assert result.error == "Could not compute this diagnostic: division by zero"
+    assert "A diagnostic failed" in caplog.text
