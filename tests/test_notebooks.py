@@ -202,3 +202,41 @@ def test_javascript_is_inline_not_from_a_cdn(executed):
         text = json.dumps(code_cell.get("outputs", []))
         for host in CDN_HOSTS:
             assert host not in text, (host, code_cell.source)
+
+
+def numbers_after(label: str, text: str) -> float:
+    match = re.search(rf"{re.escape(label)} = (\S+)", text)
+    assert match, (label, text)
+    return float(match.group(1))
+
+
+def test_bias_variance_section_prints_the_decomposition(executed):
+    from polyfit_explorer.diagnostics import Snapshot, bias_variance
+
+    text = stdout(cell(executed, "bias-variance"))
+    expected = bias_variance(Snapshot.of(model_like_notebook(degree=5)), 500, 1)
+    assert text.startswith("degree 5:")
+    for label, value in [("bias²", expected.bias2), ("variance", expected.variance),
+                         ("noise σ²", expected.noise), ("sum", expected.total),
+                         ("measured test MSE", expected.expected_mse)]:
+        assert numbers_after(label, text) == pytest.approx(value, abs=1e-6), label
+    closed_form = text.split("closed form:")[1]
+    assert numbers_after("bias²", closed_form) == pytest.approx(expected.exact_bias2, abs=1e-6)
+    assert numbers_after("variance", closed_form) == pytest.approx(
+        expected.exact_variance, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("tag", "column", "compute"),
+    [("u-curve", "total", "bias_variance_by_degree"),
+     ("validation-curve", "cv_rmse", "validation_curve")],
+)
+def test_best_degree_sections(executed, tag, column, compute):
+    from polyfit_explorer.diagnostics import Diagnostics
+
+    diagnostics = Diagnostics(model=model_like_notebook(degree=5), replicates=500, seed=1)
+    frame = getattr(diagnostics, compute)()
+    best = int(frame.loc[frame[column].idxmin(), "degree"])
+    text = stdout(cell(executed, tag))
+    assert text.strip().endswith(f": {best}")
+    assert 2 <= best <= 12  # the table is not a degenerate one
