@@ -4,6 +4,7 @@ Run it with
 
     uv run python examples/custom_truth.py                 # penalties none and l2
     uv run python examples/custom_truth.py --penalty l1    # LASSO only
+    uv run python examples/custom_truth.py --diagnose      # and bias² / variance by degree
 
 A new ground truth is a subclass of DataGenerator that overrides
 ``ground_truth(self, x)``; here it also changes three defaults.  The script
@@ -19,6 +20,7 @@ import argparse
 import numpy as np
 
 from polyfit_explorer import DataGenerator, RegressionModel, ground_truths
+from polyfit_explorer.diagnostics import Diagnostics
 from polyfit_explorer.parameters import Number
 
 DEGREES = (1, 2, 3, 5, 8, 12, 16, 20)
@@ -76,6 +78,19 @@ def print_table(rows: list[dict]) -> None:
             print(f"  degree {row['degree']}: {message}")
 
 
+def print_bias_variance(model: RegressionModel, replicates: int = 200) -> None:
+    """Print bias², variance and the expected test error against degree, from refits."""
+    curve = Diagnostics(model=model, max_degree=DEGREES[-1], replicates=replicates,
+                        seed=0).bias_variance_by_degree()
+    print(f"bias-variance by degree ({model.penalty}), {replicates} refits on fresh noise:")
+    print(f"{'degree':>6} {'bias²':>12} {'variance':>12} {'total':>12} {'measured':>12}")
+    for row in curve.itertuples():
+        print(f"{row.degree:>6} {row.bias2:12.6g} {row.variance:12.6g} {row.total:12.6g} "
+              f"{row.expected_mse:12.6g}")
+    best = curve.loc[curve["total"].idxmin()]
+    print(f"lowest expected test error at degree {int(best.degree)}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -85,6 +100,8 @@ def main(argv=None) -> None:
         help="penalty to fit with; repeat for several (default: none and l2)",
     )
     parser.add_argument("--n-samples", type=int, default=200, help="number of samples")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also print bias², variance and their total against degree")
     args = parser.parse_args(argv)
 
     data = DampedOscillation(n_samples=args.n_samples, random_state=0)
@@ -95,8 +112,12 @@ def main(argv=None) -> None:
     print("In the app's ground-truth menu:", data.title in ground_truths())
     print()
     for penalty in args.penalty or ["none", "l2"]:
-        print_table(score_table(RegressionModel(data=data, penalty=penalty)))
+        model = RegressionModel(data=data, penalty=penalty)
+        print_table(score_table(model))
         print()
+        if args.diagnose:
+            print_bias_variance(model)
+            print()
 
 
 if __name__ == "__main__":

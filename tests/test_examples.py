@@ -127,3 +127,25 @@ def test_the_wrapper_sees_ui_imports(tmp_path):
         check=True,
     )
     assert "holoviews" in json.loads(result.stdout.partition(MARKER)[2])
+
+
+BIAS_VARIANCE_ROW = re.compile(r"^\s*(\d+)" + r"\s+(\S+)" * 4 + r"\s*$")
+
+
+def test_diagnose_prints_the_bias_variance_curve(example):
+    from polyfit_explorer.diagnostics import Diagnostics
+
+    output, imported = run_script("--diagnose", "--penalty", "none")
+    assert imported == []
+    section = output.split("bias-variance by degree (none)")[1]
+    printed = [[float(v) for v in m.groups()]
+               for m in map(BIAS_VARIANCE_ROW.match, section.splitlines()) if m]
+    model = RegressionModel(data=example["DampedOscillation"](n_samples=200, random_state=0),
+                            degree=example["DEGREES"][-1])
+    expected = Diagnostics(model=model, max_degree=model.degree, seed=0).bias_variance_by_degree()
+    assert [row[0] for row in printed] == list(expected["degree"])
+    np.testing.assert_allclose(
+        [row[1:] for row in printed],
+        expected[["bias2", "variance", "total", "expected_mse"]].to_numpy(), rtol=1e-5)
+    best = int(expected.loc[expected["total"].idxmin(), "degree"])
+    assert f"lowest expected test error at degree {best}" in section
