@@ -66,7 +66,7 @@ def hat_matrix(snap: Snapshot, x_new, **overrides) -> np.ndarray:
 def closed_forms(snap: Snapshot, hat: np.ndarray) -> tuple[float, float, np.ndarray]:
     """Bias², variance (averaged over the grid) and the bias on the grid, from H."""
     bias = hat @ snap.target_train - snap.target_grid
-    variance = snap.noise_sd**2 * np.mean((hat**2).sum(axis=1))
+    variance = snap.noise.sd**2 * np.mean((hat**2).sum(axis=1))
     return float(np.mean(bias**2)), float(variance), bias
 
 
@@ -89,7 +89,7 @@ def monte_carlo_errors(snap, hat, replicates) -> dict[str, float]:
     had mean ≈ 0 and SD ≈ 1.
     """
     bias2, variance, bias = closed_forms(snap, hat)
-    sigma, n_grid = snap.noise_sd, len(snap.grid)
+    sigma, n_grid = snap.noise.sd, len(snap.grid)
     a = sigma**2 / n_grid * hat.T @ hat
     return {
         "variance": float(np.sqrt(2 * np.sum(a * a) / (replicates - 1))),
@@ -124,7 +124,7 @@ def test_exact_bias_and_variance_equal_the_hat_matrix_closed_forms(settings, deg
     exact_bias2, exact_variance, _ = closed_forms(snap, hat_matrix(snap, snap.grid))
     assert result.exact_bias2 == pytest.approx(exact_bias2, rel=1e-8)
     assert result.exact_variance == pytest.approx(exact_variance, rel=1e-8)
-    assert result.noise == snap.noise_sd**2
+    assert result.noise == snap.noise.sd**2
     np.testing.assert_array_equal(result.x, snap.grid)
     np.testing.assert_array_equal(result.target, snap.target_grid)
 
@@ -177,7 +177,7 @@ def test_lasso_that_zeroes_every_coefficient_fits_the_mean():
     assert result.exact_variance is None
     assert np.ptp(result.fits, axis=1).max() < 1e-12
     n = len(snap.y_train)
-    variance = snap.noise_sd**2 / n
+    variance = snap.noise.sd**2 / n
     assert result.variance == pytest.approx(
         variance, rel=MC_SIGMAS * np.sqrt(2 / (replicates - 1)))
     # The mean fit is the constant c = mean(target) + δ, δ ~ N(0, σ²/(nR)), so

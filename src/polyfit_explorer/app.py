@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 #: subclass adds for its own curve follow them.
 DATA_PARAMETERS = ["n_samples", "x_min", "x_max", "noise_sd", "noise_mean",
                    "random_state", "resample"]
-MODEL_PARAMETERS = ["degree", "penalty", "alpha_mode", "cv_folds", "test_size", "random_state"]
+NOISE_PARAMETERS = ["noise_kind", "noise_df", "noise_growth", "outlier_fraction",
+                    "outlier_scale"]
+MODEL_PARAMETERS = ["degree", "loss", "penalty", "alpha_mode", "cv_folds", "test_size",
+                    "random_state"]
 
 #: Editable sliders take typed values beyond the slider's range, up to the
 #: parameter's bounds.  Panel's own: the material one (panel-material-ui 0.16)
@@ -48,6 +51,7 @@ WIDGETS = {
     "noise_mean": pn.widgets.EditableFloatSlider,
     "random_state": pmui.IntInput,
     "penalty": pmui.RadioBoxGroup,  # radio buttons, as the original's model_type
+    "loss": pmui.RadioBoxGroup,
     "alpha_mode": pmui.RadioBoxGroup,
 }
 
@@ -222,7 +226,7 @@ class Explorer(pn.viewable.Viewer):
         m = self.model
         return (f"True error (fit against the noiseless truth): RMSE "
                 f"<span class='true-rmse'>{_number(m.true_rmse_)}</span> · noise floor "
-                f"σ = <span class='noise-sd'>{_number(m.data.noise_sd)}</span> · effective "
+                f"σ = <span class='noise-sd'>{_number(m.data.noise_floor())}</span> · effective "
                 f"degrees of freedom <span class='edf'>{m.edf_:.3g}</span> "
                 f"of {m.degree + 1} coefficients")
 
@@ -239,10 +243,13 @@ class Explorer(pn.viewable.Viewer):
 
     def _generator_controls(self, generator: DataGenerator):
         if generator not in self._data_controls:
-            extra = [p for p in generator._inputs() if p not in DATA_PARAMETERS]
+            extra = [p for p in generator._inputs()
+                     if p not in DATA_PARAMETERS + NOISE_PARAMETERS]
             self._data_controls[generator] = pn.Column(
                 pn.pane.Markdown(_first_paragraph(type(generator).__doc__), margin=(0, 10)),
                 _controls(generator, DATA_PARAMETERS + extra),
+                pmui.Accordion(("Noise lab", _controls(generator, NOISE_PARAMETERS)),
+                               sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
         return self._data_controls[generator]
 
@@ -277,9 +284,9 @@ class Explorer(pn.viewable.Viewer):
             sizing_mode="stretch_width")
         model = pn.Column(
             "### Model",
-            _controls(self.model, MODEL_PARAMETERS[:3]),
+            _controls(self.model, MODEL_PARAMETERS[:4]),
             self._alpha_slider(),
-            _controls(self.model, MODEL_PARAMETERS[3:]),
+            _controls(self.model, MODEL_PARAMETERS[4:]),
             sizing_mode="stretch_width")
         return pn.Column(message, data, model, sizing_mode="stretch_width")
 

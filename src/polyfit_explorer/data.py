@@ -7,6 +7,8 @@ overrides :meth:`DataGenerator.ground_truth`; it needs nothing else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import param
@@ -15,8 +17,10 @@ from numpy.polynomial import polynomial as npoly
 from .parameters import Integer, InvalidValue, Number
 
 __all__ = [
+    "NOISE_KINDS",
     "AbsoluteValue",
     "DataGenerator",
+    "Noise",
     "Polynomial",
     "Runge",
     "Sine",
@@ -26,6 +30,74 @@ __all__ = [
 ]
 
 MAX_SEED = 2**32 - 1
+
+#: Noise distributions, each scaled to standard deviation 1 before noise σ multiplies it.
+NOISE_KINDS = {"Gaussian": "gaussian", "Uniform": "uniform", "Laplace": "laplace",
+               "Student-t": "student_t"}
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The noise of a generator's y, as a frozen value: draws and variance at any x.
+
+    ``sd`` scales a unit-variance draw of ``kind``; it grows with |x| as
+    ``sd · (1 + growth · |x| / reach)``.  A share ``outlier_fraction`` of the
+    points gets extra Gaussian noise with ``outlier_scale`` times that
+    standard deviation.  Student-t with ``df`` ≤ 2 has no variance: it is then
+    drawn with scale 1 instead of standard deviation 1.
+    """
+
+    kind: str = "gaussian"
+    sd: float = 1.0
+    df: float = 3.0
+    growth: float = 0.0
+    reach: float = 1.0
+    outlier_fraction: float = 0.0
+    outlier_scale: float = 10.0
+
+    @property
+    def is_plain_gaussian(self) -> bool:
+        """Gaussian with one σ everywhere and no outliers: the textbook case."""
+        return self.kind == "gaussian" and self.growth == 0 and self.outlier_fraction == 0
+
+    def sd_at(self, x: np.ndarray) -> np.ndarray:
+        """Return the standard deviation of the main noise at ``x``, before outliers."""
+        return self.sd * (1.0 + self.growth * np.abs(x) / self.reach)
+
+    def variance(self, x: np.ndarray) -> np.ndarray:
+        """Return the variance of the noise at ``x``, outliers included (inf if undefined)."""
+        unit = np.inf if self.kind == "student_t" and self.df <= 2 else 1.0
+        sd = self.sd_at(np.asarray(x, dtype=float))
+        return sd**2 * (unit + self.outlier_fraction * self.outlier_scale**2)
+
+    def unit(self, rng: np.random.Generator, shape) -> np.ndarray:
+        """Draw zero-mean, unit-variance values of this kind."""
+        if self.kind == "uniform":
+            return rng.uniform(-np.sqrt(3.0), np.sqrt(3.0), shape)
+        if self.kind == "laplace":
+            return rng.laplace(0.0, np.sqrt(0.5), shape)
+        if self.kind == "student_t":
+            scale = np.sqrt((self.df - 2) / self.df) if self.df > 2 else 1.0
+            return scale * rng.standard_t(self.df, shape)
+        return rng.standard_normal(shape)
+
+    def apply(self, x, unit, outlier_u=None, outlier_z=None) -> np.ndarray:
+        """Turn unit draws (and the outlier draws, if any) into noise at ``x``."""
+        sd = self.sd_at(x)
+        noise = sd * unit
+        if self.outlier_fraction > 0:
+            noise = noise + (outlier_u < self.outlier_fraction) * (
+                self.outlier_scale * sd * outlier_z)
+        return noise
+
+    def draw(self, x: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` fresh noise vectors at ``x``: shape (len(x), size)."""
+        x = np.asarray(x, dtype=float)[:, None]
+        shape = (len(x), size)
+        unit = self.unit(rng, shape)
+        if self.outlier_fraction == 0:
+            return self.apply(x, unit)
+        return self.apply(x, unit, rng.random(shape), rng.standard_normal(shape))
 
 
 class DataGenerator(param.Parameterized):
@@ -65,7 +137,7 @@ class DataGenerator(param.Parameterized):
     noise_sd = Number(
         default=3.0, bounds=(0.0, 1e6), softbounds=(0.0, 10.0), step=0.1,
         label="Noise σ", doc=(
-            "Standard deviation of the Gaussian noise added to y. The original "
+            "Standard deviation of the noise added to y. The original "
             "notebook's noise_magnitude × noise_sd."))
 
     noise_mean = Number(
@@ -73,6 +145,31 @@ class DataGenerator(param.Parameterized):
         label="Noise mean", doc=(
             "Constant offset of the noise: a systematic error the intercept absorbs. "
             "The original notebook's noise_magnitude × noise_mean."))
+
+    noise_kind = param.Selector(
+        default="gaussian", objects=NOISE_KINDS, label="Noise distribution",
+        doc="Shape of the noise; every kind is scaled to standard deviation noise σ.")
+
+    noise_df = Number(
+        default=3.0, bounds=(1.0, 100.0), softbounds=(1.0, 30.0), step=0.5,
+        label="Student-t ν", doc=(
+            "Degrees of freedom ν of Student-t noise: small ν gives heavy tails. With ν ≤ 2 "
+            "the variance is infinite, and noise σ is then the scale."))
+
+    noise_growth = Number(
+        default=0.0, bounds=(0.0, 100.0), softbounds=(0.0, 5.0), step=0.1,
+        label="σ growth with |x|", doc=(
+            "Heteroscedastic noise: σ at x is noise σ × (1 + growth × |x| / largest |x|), "
+            "so at the interval's largest |x| it is (1 + growth) times noise σ."))
+
+    outlier_fraction = Number(
+        default=0.0, bounds=(0.0, 0.5), step=0.01, label="Outlier fraction",
+        doc="Share of the points that get extra noise of outlier scale × σ.")
+
+    outlier_scale = Number(
+        default=10.0, bounds=(1.0, 1000.0), softbounds=(1.0, 50.0), step=1.0,
+        label="Outlier scale",
+        doc="Standard deviation of an outlier's extra noise, in units of σ.")
 
     random_state = Integer(
         default=0, bounds=(0, MAX_SEED), label="Data seed",
@@ -114,11 +211,23 @@ class DataGenerator(param.Parameterized):
     def _reseed(self):
         self.random_state = int(np.random.default_rng().integers(MAX_SEED))
 
+    def noise(self) -> Noise:
+        """Return the current noise settings as a frozen :class:`Noise`."""
+        return Noise(kind=self.noise_kind, sd=self.noise_sd, df=self.noise_df,
+                     growth=self.noise_growth,
+                     reach=max(abs(self.x_min), abs(self.x_max)) or 1.0,
+                     outlier_fraction=self.outlier_fraction, outlier_scale=self.outlier_scale)
+
+    def noise_floor(self, n_points: int = 500) -> float:
+        """Return the RMSE of the noiseless truth itself: √(mean noise variance over x)."""
+        return float(np.sqrt(np.mean(self.noise().variance(self.grid(n_points)))))
+
     def _sample(self, *events):
         self._check_range()
-        unit_x, unit_noise = self._unit_draws()
+        unit_x, unit_noise, outlier_u, outlier_z = self._unit_draws()
         x = self.x_min + (self.x_max - self.x_min) * unit_x
-        y = self.ground_truth(x) + self.noise_mean + self.noise_sd * unit_noise
+        noise = self.noise().apply(x, unit_noise, outlier_u, outlier_z)
+        y = self.ground_truth(x) + self.noise_mean + noise
         with param.edit_constant(self):
             self.data = pd.DataFrame({"x": x, "y": np.asarray(y, dtype=float)})
 
@@ -134,16 +243,22 @@ class DataGenerator(param.Parameterized):
             f"x_min must be less than x_max; got x_min={bad[0]:g}, x_max={bad[1]:g}. "
             f"Kept x_min={self.x_min:g}, x_max={self.x_max:g}.")
 
-    def _unit_draws(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return uniform(0, 1) x draws and standard-normal noise draws, cached."""
-        key = (self.n_samples, self.random_state)
+    def _unit_draws(self) -> tuple[np.ndarray, ...]:
+        """Return x in [0, 1), unit noise, and the outliers' uniform and normal draws, cached.
+
+        Each comes from its own stream of ``random_state``, so changing the noise
+        kind keeps x, and changing a σ or the outlier fraction rescales or
+        re-thresholds the same draws instead of drawing new ones.
+        """
+        key = (self.n_samples, self.random_state, self.noise_kind, self.noise_df)
         if self._draws is None or self._draws[0] != key:
-            x_stream, noise_stream = (
+            x_stream, noise_stream, outlier_stream = (
                 np.random.default_rng(s)
-                for s in np.random.SeedSequence(self.random_state).spawn(2))
-            self._draws = (key, x_stream.random(self.n_samples),
-                           noise_stream.standard_normal(self.n_samples))
-        return self._draws[1], self._draws[2]
+                for s in np.random.SeedSequence(self.random_state).spawn(3))
+            n = self.n_samples
+            self._draws = (key, x_stream.random(n), self.noise().unit(noise_stream, n),
+                           outlier_stream.random(n), outlier_stream.standard_normal(n))
+        return self._draws[1:]
 
 
 class Polynomial(DataGenerator):

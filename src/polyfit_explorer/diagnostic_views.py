@@ -165,7 +165,7 @@ def _bias_variance(inputs) -> dict:
 
 def _learning(inputs) -> dict:
     snap, _ = inputs
-    return {"curve": diagnostics.learning_curve(snap), "noise_sd": snap.noise_sd}
+    return {"curve": diagnostics.learning_curve(snap), "noise_sd": snap.noise_floor}
 
 
 def _coefficients(inputs) -> dict:

@@ -32,6 +32,7 @@ from sklearn.linear_model import Lasso, LassoCV, lasso_path
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
+from .data import Noise
 from .estimators import KFoldRidgeCV
 from .model import (
     LASSO_EPS,
@@ -85,7 +86,7 @@ class Snapshot:
     x_test: np.ndarray
     y_test: np.ndarray
     settings: dict
-    noise_sd: float
+    noise: Noise
     grid: np.ndarray
     target_grid: np.ndarray
     target_train: np.ndarray
@@ -107,16 +108,33 @@ class Snapshot:
             true_coef[0] += data.noise_mean  # the intercept absorbs the noise's mean
         return cls(
             x_train=x[~is_test], y_train=y[~is_test], x_test=x[is_test], y_test=y[is_test],
-            settings=model.estimator_settings(), noise_sd=data.noise_sd, grid=grid,
+            settings=model.estimator_settings(), noise=data.noise(), grid=grid,
             target_grid=data.ground_truth(grid) + data.noise_mean,
             target_train=data.ground_truth(x[~is_test]) + data.noise_mean,
             alpha_=model.alpha_, coef_=model.coef_, true_coef=true_coef,
             estimator=model.estimator_)
 
     @property
+    def noise_variance(self) -> float:
+        """The noise's variance averaged over the interval: the error no fit removes."""
+        return float(np.mean(self.noise.variance(self.grid)))
+
+    @property
+    def noise_floor(self) -> float:
+        """The RMSE a perfect fit would have: the square root of :attr:`noise_variance`."""
+        return math.sqrt(self.noise_variance)
+
+    @property
     def degree(self) -> int:
         """The model's degree."""
         return self.settings["degree"]
+
+    def method_at(self, degree: int) -> str:
+        """Return how the pipeline fits at ``degree``: 'none', 'l2', 'l1' or 'huber'.
+
+        'none' and 'l2' are linear in y (closed forms apply); the others are refitted.
+        """
+        return "huber" if self.settings.get("loss") == "huber" else self.penalty_at(degree)
 
     def penalty_at(self, degree: int) -> str:
         """Return the penalty the pipeline applies at ``degree``: degree 0 has none."""
@@ -247,7 +265,7 @@ def fit_predict(snap: Snapshot, degree: int, x, y, *x_new, alpha: float | None =
     """
     if alpha is None and not snap.cross_validates(len(y)):
         alpha = snap.settings["alpha"]
-    if snap.penalty_at(degree) == "l1":
+    if snap.method_at(degree) in ("l1", "huber"):
         alpha_setting = ({"cv_folds": snap.folds(len(y)).n_splits} if alpha is None
                          else {"alpha": alpha, "alpha_mode": "manual"})
         estimator = snap.make_estimator(degree=degree, **alpha_setting)
@@ -347,8 +365,8 @@ def alpha_path(snap: Snapshot) -> AlphaPath | None:
     coefficients are those of the standardized powers, which the penalty
     shrinks; LASSO's leave the path at exactly 0.
     """
-    penalty, degree = snap.penalty_at(snap.degree), snap.degree
-    if penalty == "none" or len(snap.y_train) < 2:
+    penalty, degree = snap.method_at(snap.degree), snap.degree
+    if penalty in ("none", "huber") or len(snap.y_train) < 2:
         return None
     design = LinearDesign(snap.x_train, degree, snap.settings["x_min"], snap.settings["x_max"])
     z, y, folds = design.features_train, snap.y_train, snap.folds(len(snap.y_train))
@@ -449,8 +467,11 @@ def bias_variance(snap: Snapshot, replicates: int = 200, seed: int = 0,
     rng = np.random.default_rng(seed)
     if alpha is None:
         alpha = _fixed_alpha(snap, degree)
-    if snap.penalty_at(degree) == "l1":
+    if snap.method_at(degree) == "l1":
         fits = _lasso_replicates(snap, degree, alpha, rng, replicates)
+        exact = (None, None)
+    elif snap.method_at(degree) == "huber":
+        fits = _refit_replicates(snap, degree, rng, replicates)
         exact = (None, None)
     else:
         design = LinearDesign(snap.x_train, degree, snap.settings["x_min"],
@@ -462,6 +483,8 @@ def bias_variance(snap: Snapshot, replicates: int = 200, seed: int = 0,
 
 def _fixed_alpha(snap: Snapshot, degree: int) -> float:
     """Return the alpha of the fit at ``degree`` on the training split."""
+    if snap.method_at(degree) == "huber":
+        return None
     if snap.penalty_at(degree) == "none":
         return 0.0
     if not snap.cross_validates(len(snap.y_train)):
@@ -478,11 +501,11 @@ def _fixed_alpha(snap: Snapshot, degree: int) -> float:
 
 def _linear_replicates(snap, design: LinearDesign, alphas, rng, replicates) -> np.ndarray:
     """Grid predictions of every replicate at every alpha: (n_alphas, grid, R)."""
-    sigma = snap.noise_sd
     target = snap.target_train
-    if design.n * replicates <= MAX_NOISE_DRAWS:
-        y = target[:, None] + sigma * rng.standard_normal((design.n, replicates))
+    if design.n * replicates <= MAX_NOISE_DRAWS or not snap.noise.is_plain_gaussian:
+        y = target[:, None] + snap.noise.draw(snap.x_train, rng, replicates)
         return design.predict(snap.grid, y, alphas)
+    sigma = snap.noise.sd
     projected, mean = design.replicate_noise(rng, replicates)
     centered = target - target.mean()
     projected = (design.u.T @ centered)[:, None] + sigma * projected
@@ -491,7 +514,7 @@ def _linear_replicates(snap, design: LinearDesign, alphas, rng, replicates) -> n
 
 def _lasso_replicates(snap, degree, alpha, rng, replicates) -> np.ndarray:
     design = LinearDesign(snap.x_train, degree, snap.settings["x_min"], snap.settings["x_max"])
-    y = snap.target_train[:, None] + snap.noise_sd * rng.standard_normal((design.n, replicates))
+    y = snap.target_train[:, None] + snap.noise.draw(snap.x_train, rng, replicates)
     # One call: scikit-learn fits each column of a 2-D y separately.
     # The Gram matrix makes each coordinate-descent sweep O(p²) instead of O(n·p): 3× faster.
     lasso = Lasso(alpha=alpha, max_iter=LASSO_MAX_ITER, precompute=True)
@@ -499,10 +522,18 @@ def _lasso_replicates(snap, degree, alpha, rng, replicates) -> np.ndarray:
     return lasso.predict(design.features(snap.grid)).T
 
 
+def _refit_replicates(snap, degree, rng, replicates) -> np.ndarray:
+    """Grid predictions (R, grid) of the pipeline refitted to each replicate: no shortcut."""
+    y = snap.target_train[:, None] + snap.noise.draw(snap.x_train, rng, replicates)
+    estimator = snap.make_estimator(degree=degree)
+    return np.array([_fit_quietly(estimator, snap.x_train[:, None], y[:, r])
+                     .predict(snap.grid[:, None]) for r in range(replicates)])
+
+
 def _exact(snap: Snapshot, design: LinearDesign, alpha: float) -> tuple[float, float]:
     hat = design.smoother(snap.grid, alpha)
     bias2 = np.mean((hat @ snap.target_train - snap.target_grid) ** 2)
-    variance = snap.noise_sd**2 * np.mean((hat**2).sum(axis=1))
+    variance = np.mean(hat**2 @ snap.noise.variance(snap.x_train))
     return float(bias2), float(variance)
 
 
@@ -510,13 +541,13 @@ def _decompose(snap, degree, fits, rng, alpha, exact_bias2=None,
                exact_variance=None) -> BiasVariance:
     """Monte-Carlo bias², variance and test error of ``fits`` (R, grid)."""
     mean = fits.mean(axis=0)
-    fresh = snap.target_grid + snap.noise_sd * rng.standard_normal(fits.shape)
+    fresh = snap.target_grid + snap.noise.draw(snap.grid, rng, len(fits)).T
     return BiasVariance(
         x=snap.grid, target=snap.target_grid, fits=fits,
         bias2=float(np.mean((mean - snap.target_grid) ** 2)),
         variance=float(np.mean(fits.var(axis=0, ddof=1))) if len(fits) > 1 else np.nan,
-        noise=snap.noise_sd**2, expected_mse=float(np.mean((fresh - fits) ** 2)),
-        alpha=None if snap.penalty_at(degree) == "none" else alpha,
+        noise=snap.noise_variance, expected_mse=float(np.mean((fresh - fits) ** 2)),
+        alpha=None if snap.method_at(degree) in ("none", "huber") else alpha,
         exact_bias2=exact_bias2, exact_variance=exact_variance)
 
 
@@ -533,8 +564,8 @@ def bias_variance_by_degree(snap: Snapshot, max_degree: int = 15, replicates: in
 
     Every degree refits the same R noise draws (unless there are so many that
     each degree draws its own projected noise, see :data:`MAX_NOISE_DRAWS`),
-    so the curve's wiggles are the settings', not the sampling's.  A cross-validated alpha is chosen on
-    the model's sample at each degree.
+    so the curve's wiggles are the settings', not the sampling's.  A
+    cross-validated alpha is chosen on the model's sample at each degree.
 
     Returns
     -------
@@ -554,8 +585,8 @@ def bias_variance_by_alpha(snap: Snapshot, replicates: int = 200, seed: int = 0,
     coordinate-descent path per replicate.
     """
     degree = snap.degree
-    penalty = snap.penalty_at(degree)
-    if penalty == "none":
+    penalty = snap.method_at(degree)
+    if penalty in ("none", "huber"):
         return None
     alphas = np.sort(np.asarray(alphas, dtype=float))
     rng = np.random.default_rng(seed)
@@ -575,7 +606,7 @@ def bias_variance_by_alpha(snap: Snapshot, replicates: int = 200, seed: int = 0,
 def _lasso_path_replicates(snap, design, alphas, rng, replicates) -> np.ndarray:
     """Grid predictions (n_alphas, R, grid) of LASSO paths, one path per replicate."""
     z, grid = design.features_train, design.features(snap.grid)
-    y = snap.target_train[:, None] + snap.noise_sd * rng.standard_normal((design.n, replicates))
+    y = snap.target_train[:, None] + snap.noise.draw(snap.x_train, rng, replicates)
     fits = np.empty((len(alphas), replicates, len(snap.grid)))
     for r in range(replicates):
         coef, intercept = _lasso_path(z, y[:, r], alphas[::-1])
@@ -589,7 +620,7 @@ def _lasso_path_replicates(snap, design, alphas, rng, replicates) -> np.ndarray:
 def learning_sizes(snap: Snapshot, n_sizes: int = 12) -> np.ndarray:
     """Training sizes of the learning curve: geometric from the fewest a fit accepts."""
     n = len(snap.y_train)
-    cv = snap.penalty_at(snap.degree) != "none" and snap.settings["alpha_mode"] == "cv"
+    cv = snap.method_at(snap.degree) in ("l1", "l2") and snap.settings["alpha_mode"] == "cv"
     low = min(max(2, snap.settings["cv_folds"] if cv else 2), n)
     return np.unique(np.geomspace(low, n, n_sizes).round().astype(int))
 

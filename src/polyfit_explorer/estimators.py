@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, RegressorMixin, TransformerMixin
-from sklearn.linear_model import Lasso, LassoCV
+from sklearn.linear_model import HuberRegressor, Lasso, LassoCV
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -144,7 +144,8 @@ def effective_dof(estimator, X) -> float:
     (the 1 is the unpenalized intercept), which is 1 + rank without a
     penalty.  LASSO is not linear in y; for it this returns 1 + the number of
     nonzero coefficients, an unbiased estimate of its degrees of freedom
-    (Zou, Hastie and Tibshirani, 2007).
+    (Zou, Hastie and Tibshirani, 2007).  Huber is not linear either; for it
+    this returns the least-squares value, 1 + rank.
 
     Parameters
     ----------
@@ -161,6 +162,8 @@ def effective_dof(estimator, X) -> float:
     # The R of a QR has the same singular values, for n·p² work instead of an n×n SVD.
     s = np.linalg.svd(np.linalg.qr(features, mode="r"), compute_uv=False)
     alpha = getattr(regressor, "alpha_", getattr(regressor, "alpha", 0.0))
+    if isinstance(regressor, HuberRegressor):
+        alpha = 0.0
     if alpha == 0:
         return 1.0 + int(np.sum(s > s.max(initial=0) * max(features.shape) * np.finfo(float).eps))
     return 1.0 + float(np.sum(s**2 / (s**2 + alpha)))

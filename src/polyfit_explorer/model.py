@@ -22,7 +22,7 @@ import pandas as pd
 import param
 from numpy.polynomial import Polynomial as NumpyPolynomial
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Lasso, LassoCV, LinearRegression, Ridge
+from sklearn.linear_model import HuberRegressor, Lasso, LassoCV, LinearRegression, Ridge
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -33,6 +33,7 @@ from .estimators import IntervalScaler, KFoldRidgeCV, effective_dof
 from .parameters import Integer, Number
 
 __all__ = [
+    "LOSSES",
     "PENALTIES",
     "RIDGE_ALPHAS",
     "RegressionModel",
@@ -47,6 +48,12 @@ SPLITS = ("train", "test")
 TRUE_ERROR_POINTS = 500
 
 PENALTIES = {"None (least squares)": "none", "L2 (Ridge)": "l2", "L1 (LASSO)": "l1"}
+
+LOSSES = {"Squared error": "squared_error", "Huber (robust to outliers)": "huber"}
+
+#: HuberRegressor's own defaults, except more iterations: degree 10+ needs them.
+HUBER_EPSILON = 1.35
+HUBER_MAX_ITER = 1_000
 
 #: Alphas the Ridge cross-validation searches: 4 per decade.  With standardized features an alpha
 #: of 1e-6 is ordinary least squares and 1e6 flattens any fit.
@@ -113,6 +120,12 @@ class RegressionModel(param.Parameterized):
     penalty = param.Selector(
         default="none", objects=PENALTIES, label="Penalty",
         doc="None: ordinary least squares. L2: Ridge. L1: LASSO, which sets coefficients to 0.")
+
+    loss = param.Selector(
+        default="squared_error", objects=LOSSES, label="Loss",
+        doc=("Squared error: least squares, with the penalty below. Huber: squared error "
+             "for small residuals and absolute error for large ones, so outliers pull "
+             "less (scikit-learn's HuberRegressor); the penalty settings do not apply."))
 
     alpha_mode = param.Selector(
         default="cv", objects={"Cross-validation": "cv", "Manual": "manual"},
@@ -183,7 +196,7 @@ class RegressionModel(param.Parameterized):
         return dict(
             degree=self.degree, x_min=self.data.x_min, x_max=self.data.x_max,
             penalty=self.penalty, alpha_mode=self.alpha_mode, alpha=self.alpha,
-            cv_folds=self.cv_folds, random_state=self.random_state)
+            cv_folds=self.cv_folds, random_state=self.random_state, loss=self.loss)
 
     def predict(self, x) -> np.ndarray:
         """Predict y at the values ``x`` with the fitted pipeline."""
@@ -204,16 +217,16 @@ class RegressionModel(param.Parameterized):
 
     def _fit_key(self) -> tuple:
         """Return the settings the fit depends on; equal keys give equal fits."""
-        penalized = self.penalty != "none" and self.degree > 0
+        penalized = self.penalty != "none" and self.degree > 0 and self.loss == "squared_error"
         return (
-            self.degree, self.test_size, self.random_state,
+            self.degree, self.test_size, self.random_state, self.loss,
             self.penalty if penalized else "none",
             self.alpha_mode if penalized else None,
             self.alpha if penalized and self.alpha_mode == "manual" else None,
             self.cv_folds if penalized and self.alpha_mode == "cv" else None,
         )
 
-    @param.depends("data.data", "degree", "penalty", "alpha_mode", "alpha", "cv_folds",
+    @param.depends("data.data", "degree", "loss", "penalty", "alpha_mode", "alpha", "cv_folds",
                    "test_size", "random_state", watch=True, on_init=True)
     def _fit(self):
         frame, key = self.data.data, self._fit_key()
@@ -254,7 +267,8 @@ class RegressionModel(param.Parameterized):
         train = Scores.of(y[~is_test], y_pred[~is_test])
         test = Scores.of(y[is_test], y_pred[is_test])
         messages += self._size_messages(n_train, int(is_test.sum()))
-        alpha = getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None))
+        alpha = (None if self.loss == "huber" else
+                 getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None)))
         messages += self._grid_messages(estimator[-1])
         verdict, hint = self._verdict(train, test, n_train)
         grid = self.data.truth(TRUE_ERROR_POINTS)
@@ -286,6 +300,9 @@ class RegressionModel(param.Parameterized):
 
     def _size_messages(self, n_train: int, n_test: int) -> list[str]:
         messages = []
+        if self.loss == "huber" and self.penalty != "none" and self.degree > 0:
+            messages.append("The Huber loss fits without the penalty: L1 and L2 apply to "
+                            "squared error only.")
         if self.degree == 0 and self.penalty != "none":
             messages.append("Degree 0 fits the mean: there is no coefficient to penalize.")
         if self.degree + 1 >= n_train:
@@ -320,7 +337,7 @@ class RegressionModel(param.Parameterized):
                             "so the training error says nothing. Lower the degree.")
         if test.r2 is None or train.r2 is None:
             return "unknown", "Too few points to compare training and test error."
-        noise = self.data.noise_sd
+        noise = self.data.noise_floor()
         if train.r2 < 0.5 or (noise > 0 and train.rmse > 1.5 * noise):
             return "under", (f"Under-fitting: even the training data are fitted poorly "
                              f"(train R² {train.r2:.2f}, RMSE {train.rmse:.3g} against noise "
@@ -334,24 +351,29 @@ class RegressionModel(param.Parameterized):
 
 def polynomial_regression(degree: int, x_min: float, x_max: float, penalty: str = "none",
                           alpha_mode: str = "cv", alpha: float = 1.0, cv_folds: int = 5,
-                          random_state: int | None = None) -> Pipeline:
+                          random_state: int | None = None,
+                          loss: str = "squared_error") -> Pipeline:
     """Return the unfitted pipeline a :class:`RegressionModel` with these settings fits.
 
     ``IntervalScaler(x_min, x_max) → PolynomialFeatures(degree) → StandardScaler →``
     ``LinearRegression`` for ``penalty="none"`` (or degree 0), else Ridge (``"l2"``)
     or LASSO (``"l1"``), with alpha fixed (``alpha_mode="manual"``) or chosen by
     ``cv_folds``-fold cross-validation shuffled with ``random_state``.
+    ``loss="huber"`` fits ``HuberRegressor`` instead, with no penalty.
     """
     return make_pipeline(
         IntervalScaler(x_min, x_max),
         # Degree 0 keeps the bias column: PolynomialFeatures refuses zero columns.
         PolynomialFeatures(degree, include_bias=degree == 0),
         StandardScaler(),
-        _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state),
+        _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state, loss),
     )
 
 
-def _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state):
+def _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state, loss):
+    if loss == "huber":
+        # alpha=0: no penalty, as for least squares without one.
+        return HuberRegressor(epsilon=HUBER_EPSILON, alpha=0.0, max_iter=HUBER_MAX_ITER)
     if penalty == "none" or degree == 0:
         return LinearRegression()
     manual = alpha_mode == "manual"
