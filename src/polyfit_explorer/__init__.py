@@ -15,10 +15,12 @@ from .data import (
     ground_truths,
 )
 from .model import RegressionModel, Scores
+from .userdata import Dataset
 
 __all__ = [
     "AbsoluteValue",
     "DataGenerator",
+    "Dataset",
     "Explorer",
     "Polynomial",
     "RegressionModel",

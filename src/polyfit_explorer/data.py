@@ -178,9 +178,18 @@ class DataGenerator(param.Parameterized):
     resample = param.Event(
         label="Resample", doc="Draw fresh data under a new random seed.")
 
+    reset = param.Event(
+        label="Reset to generated data",
+        doc="Discard the points added, moved or deleted by hand and draw the sample again.")
+
     data = param.DataFrame(
         default=None, constant=True, precedence=-1, columns=["x", "y"],
-        doc="The current sample, columns x and y; recomputed only when an input changes.")
+        doc=("The current sample, columns x and y; its index labels identify the points. "
+             "Recomputed only when an input changes."))
+
+    edited = param.Boolean(
+        default=False, constant=True, precedence=-1,
+        doc="True while the data hold points edited by hand (see set_points).")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -192,7 +201,8 @@ class DataGenerator(param.Parameterized):
         self._sample()
 
     def _inputs(self) -> list[str]:
-        return [p for p in self.param if p not in ("name", "data", "resample")]
+        return [p for p in self.param
+                if p not in ("name", "data", "resample", "reset", "edited")]
 
     def ground_truth(self, x: np.ndarray) -> np.ndarray:
         """Return the noiseless curve at ``x``.  Override this in a subclass."""
@@ -206,6 +216,38 @@ class DataGenerator(param.Parameterized):
         """Return the noiseless ground truth on :meth:`grid` as columns x and y."""
         x = self.grid(n_points)
         return pd.DataFrame({"x": x, "y": self.ground_truth(x)})
+
+    def set_points(self, x, y, labels=None):
+        """Replace the sample with points edited by hand: the app's add, move and delete.
+
+        ``labels`` are the points' index labels; a missing one (None or NaN)
+        marks a new point, which gets a label never used before.  Any input
+        change, or ``reset``, draws the generator's sample again.
+
+        Raises
+        ------
+        InvalidValue
+            If x and y differ in length, are not finite, or hold fewer than 2 points.
+        """
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
+            raise InvalidValue(f"Points need equally many x and y values, at least 2; got "
+                               f"{x.size} x and {y.size} y. Kept the previous points.")
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise InvalidValue("Points must have finite x and y. Kept the previous points.")
+        labels = np.full(len(x), np.nan) if labels is None else np.array(
+            [np.nan if v is None else v for v in labels], dtype=float)
+        new = np.isnan(labels)
+        next_label = max(self._next_label, int(np.nanmax(labels, initial=-1)) + 1)
+        labels[new] = np.arange(next_label, next_label + new.sum())
+        self._next_label = next_label + int(new.sum())
+        with param.edit_constant(self):
+            self.param.update(data=pd.DataFrame({"x": x, "y": y}, index=labels.astype(int)),
+                              edited=True)
+
+    @param.depends("reset", watch=True)
+    def _reset(self):
+        self._sample()
 
     @param.depends("resample", watch=True)
     def _reseed(self):
@@ -228,8 +270,10 @@ class DataGenerator(param.Parameterized):
         x = self.x_min + (self.x_max - self.x_min) * unit_x
         noise = self.noise().apply(x, unit_noise, outlier_u, outlier_z)
         y = self.ground_truth(x) + self.noise_mean + noise
+        self._next_label = len(x)
         with param.edit_constant(self):
-            self.data = pd.DataFrame({"x": x, "y": np.asarray(y, dtype=float)})
+            self.param.update(data=pd.DataFrame({"x": x, "y": np.asarray(y, dtype=float)}),
+                              edited=False)
 
     def _check_range(self):
         """Refuse ``x_min >= x_max``, restoring the last valid pair first."""

@@ -154,6 +154,9 @@ def _validation(inputs) -> dict:
 def _bias_variance(inputs) -> dict:
     snap, settings = inputs
     replicates, seed = settings["replicates"], settings["seed"]
+    if not snap.has_truth:
+        return {"here": None, "by_degree": None, "by_alpha": None, "degree": snap.degree,
+                "alpha": snap.alpha_}
     return {
         "here": diagnostics.bias_variance(snap, replicates, seed),
         "by_degree": diagnostics.bias_variance_by_degree(
@@ -410,6 +413,10 @@ def bias_variance_html(result) -> str:
     if result is None:
         return "<p>Computing…</p>"
     here = result["here"]
+    if here is None:
+        return ("<p class='bv-setting'>Bias and variance need a known ground truth to draw "
+                "fresh samples from: your own data have none. Choose a generated truth to "
+                "see them.</p>")
     exact = here.exact_bias2 is not None
     rows = [
         ("bias²", "bias2", here.bias2, here.exact_bias2),

@@ -94,12 +94,14 @@ class Snapshot:
     coef_: np.ndarray | None = None
     true_coef: np.ndarray | None = field(default=None)
     estimator: Pipeline | None = field(default=None, compare=False)
+    has_truth: bool = True
 
     @classmethod
     def of(cls, model: RegressionModel, grid_points: int = GRID_POINTS) -> Snapshot:
         """Copy ``model``'s current sample, split, settings and ground truth."""
         data, frame = model.data, model.samples_
         is_test = (frame["split"] == "test").to_numpy()
+        is_train = (frame["split"] == "train").to_numpy()
         x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
         grid = data.grid(grid_points)
         true_coef = getattr(data, "coefficients", None)
@@ -107,12 +109,12 @@ class Snapshot:
             true_coef = np.asarray(true_coef, dtype=float).copy()
             true_coef[0] += data.noise_mean  # the intercept absorbs the noise's mean
         return cls(
-            x_train=x[~is_test], y_train=y[~is_test], x_test=x[is_test], y_test=y[is_test],
+            x_train=x[is_train], y_train=y[is_train], x_test=x[is_test], y_test=y[is_test],
             settings=model.estimator_settings(), noise=data.noise(), grid=grid,
             target_grid=data.ground_truth(grid) + data.noise_mean,
-            target_train=data.ground_truth(x[~is_test]) + data.noise_mean,
+            target_train=data.ground_truth(x[is_train]) + data.noise_mean,
             alpha_=model.alpha_, coef_=model.coef_, true_coef=true_coef,
-            estimator=model.estimator_)
+            estimator=model.estimator_, has_truth=getattr(type(data), "has_truth", True))
 
     @property
     def noise_variance(self) -> float:
@@ -463,6 +465,7 @@ def bias_variance(snap: Snapshot, replicates: int = 200, seed: int = 0,
     model's choice for every replicate, so the variance is that of the fit
     at that alpha, not of the alpha's choice as well.
     """
+    _need_truth(snap)
     degree = snap.degree if degree is None else degree
     rng = np.random.default_rng(seed)
     if alpha is None:
@@ -479,6 +482,12 @@ def bias_variance(snap: Snapshot, replicates: int = 200, seed: int = 0,
         fits = _linear_replicates(snap, design, [alpha], rng, replicates)[0].T
         exact = _exact(snap, design, alpha)
     return _decompose(snap, degree, fits, rng, alpha, *exact)
+
+
+def _need_truth(snap: Snapshot):
+    if not snap.has_truth:
+        raise ValueError("Bias and variance need a known ground truth to draw fresh samples "
+                         "from; your own data have none.")
 
 
 def _fixed_alpha(snap: Snapshot, degree: int) -> float:

@@ -24,7 +24,7 @@ from numpy.polynomial import Polynomial as NumpyPolynomial
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import HuberRegressor, Lasso, LassoCV, LinearRegression, Ridge
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
-from sklearn.model_selection import KFold, train_test_split
+from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 SPLITS = ("train", "test")
+#: A row's role: in the training split, the test split, or excluded from both by hand.
+ROLES = (*SPLITS, "excluded")
 
 #: The true error compares fit and truth at this many evenly spaced x.
 TRUE_ERROR_POINTS = 500
@@ -144,6 +146,11 @@ class RegressionModel(param.Parameterized):
         default=0.2, bounds=(0.05, 0.95), step=0.05, label="Test fraction",
         doc="Share of the sample held out to test the fit, rounded up to whole points.")
 
+    excluded = param.List(
+        default=[], item_type=int, label="Excluded points", precedence=-1,
+        doc=("Index labels of the data's rows left out of training and testing, e.g. "
+             "outliers selected in the plot; labels that are not in the data are ignored."))
+
     random_state = Integer(
         default=55, bounds=(0, MAX_SEED), label="Split seed",
         doc="Seed of the train/test split and of the cross-validation folds.")
@@ -151,8 +158,8 @@ class RegressionModel(param.Parameterized):
     estimator_ = _result("The fitted scikit-learn pipeline.")
     alpha_ = _result("Penalty strength used by the fit; None without a penalty.")
     samples_ = _result(
-        "The fitted data: columns x, y and split ('train' or 'test'). Replaced when the "
-        "data or the split change, not on a refit.")
+        "The fitted data: columns x, y and split ('train', 'test' or 'excluded'), with the "
+        "data's index. Replaced when the data or the split change, not on a refit.")
     y_pred_ = _result("Predictions of the fit at every row of the data.")
     coef_ = _result("Polynomial coefficients in x, constant term first.")
     train_score_ = _result("R² on the training split.")
@@ -219,7 +226,7 @@ class RegressionModel(param.Parameterized):
         """Return the settings the fit depends on; equal keys give equal fits."""
         penalized = self.penalty != "none" and self.degree > 0 and self.loss == "squared_error"
         return (
-            self.degree, self.test_size, self.random_state, self.loss,
+            self.degree, self.test_size, self.random_state, self.loss, tuple(self.excluded),
             self.penalty if penalized else "none",
             self.alpha_mode if penalized else None,
             self.alpha if penalized and self.alpha_mode == "manual" else None,
@@ -227,61 +234,81 @@ class RegressionModel(param.Parameterized):
         )
 
     @param.depends("data.data", "degree", "loss", "penalty", "alpha_mode", "alpha", "cv_folds",
-                   "test_size", "random_state", watch=True, on_init=True)
+                   "test_size", "random_state", "excluded", watch=True, on_init=True)
     def _fit(self):
         frame, key = self.data.data, self._fit_key()
         if self._fitted_frame is frame and self._fitted_key == key:
             return
         previous_split = self._split_cache
-        is_test = self._split(len(frame))
-        updates = self._fit_split(frame["x"].to_numpy(), frame["y"].to_numpy(), is_test)
+        role = self._split(frame)
+        updates = self._fit_split(frame["x"].to_numpy(), frame["y"].to_numpy(), role)
         if frame is not self._fitted_frame or self._split_cache is not previous_split:
-            split = np.where(is_test, "test", "train")
-            updates["samples_"] = frame.assign(split=pd.Categorical(split, SPLITS))
+            updates["samples_"] = frame.assign(
+                split=pd.Categorical.from_codes(role, ROLES))
         self._fitted_frame, self._fitted_key = frame, key
         with param.edit_constant(self):
             self.param.update(updates)
 
-    def _split(self, n: int) -> np.ndarray:
-        """Return the test mask, recomputed only when the split's inputs changed."""
-        key = (n, self.test_size, self.random_state)
-        if self._split_cache is None or self._split_cache[0] != key:
-            # Round the test share up, but leave at least one point on each side.
-            n_test = min(max(math.ceil(self.test_size * n), 1), n - 1)
-            _, test_rows = train_test_split(
-                np.arange(n), test_size=n_test, random_state=self.random_state)
-            is_test = np.zeros(n, dtype=bool)
-            is_test[test_rows] = True
-            self._split_cache = (key, is_test)
-        return self._split_cache[1]
+    def _split(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return each row's role code (0 train, 1 test, 2 excluded), cached.
 
-    def _fit_split(self, x: np.ndarray, y: np.ndarray, is_test: np.ndarray) -> dict:
+        A row's split follows its index label, not its position: each label
+        gets a uniform draw from ``random_state`` and the test rows are those
+        with the smallest draws.  So adding, moving or deleting a point, or
+        excluding one, leaves the other points where they were.
+        """
+        labels = frame.index
+        key = (self.test_size, self.random_state, tuple(self.excluded))
+        cached = self._split_cache
+        if cached is not None and cached[0] == key and cached[1].equals(labels):
+            return cached[2]
+        role = np.where(labels.isin(self.excluded), 2, 0).astype(np.int8)
+        kept = np.flatnonzero(role == 0)
+        if len(kept) >= 2:
+            # Round the test share up, but leave at least one point on each side.
+            n_test = min(max(math.ceil(self.test_size * len(kept)), 1), len(kept) - 1)
+            draws = _label_draws(labels, self.random_state)[kept]
+            role[kept[np.argsort(draws, kind="stable")[:n_test]]] = 1
+        self._split_cache = (key, labels, role)
+        return role
+
+    def _fit_split(self, x: np.ndarray, y: np.ndarray, role: np.ndarray) -> dict:
+        is_train, is_test = role == 0, role == 1
         estimator = self.make_estimator()
-        n_train = int((~is_test).sum())
+        n_train, n_test = int(is_train.sum()), int(is_test.sum())
         messages = self._configure_cv(estimator, n_train)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            estimator.fit(x[~is_test, None], y[~is_test])
+            estimator.fit(x[is_train, None], y[is_train])
             y_pred = estimator.predict(x[:, None])
         messages += _warning_messages(caught)
-        train = Scores.of(y[~is_test], y_pred[~is_test])
+        train = Scores.of(y[is_train], y_pred[is_train])
         test = Scores.of(y[is_test], y_pred[is_test])
-        messages += self._size_messages(n_train, int(is_test.sum()))
+        messages += self._size_messages(n_train, n_test)
+        if (n_excluded := int((role == 2).sum())):
+            messages.append(f"{n_excluded} excluded point{'s' * (n_excluded > 1)} "
+                            "left out of training and testing.")
         alpha = (None if self.loss == "huber" else
                  getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None)))
         messages += self._grid_messages(estimator[-1])
         verdict, hint = self._verdict(train, test, n_train)
-        grid = self.data.truth(TRUE_ERROR_POINTS)
-        target = grid["y"].to_numpy() + self.data.noise_mean
         return dict(
-            true_rmse_=root_mean_squared_error(target, estimator.predict(grid[["x"]].to_numpy())),
-            edf_=effective_dof(estimator, x[~is_test, None]),
+            true_rmse_=self._true_rmse(estimator),
+            edf_=effective_dof(estimator, x[is_train, None]),
             estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=raw_coefficients(estimator),
             train_score_=train.r2, test_score_=test.r2, train_rmse_=train.rmse,
             test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
-            n_train_=n_train, n_test_=int(is_test.sum()), messages_=messages,
+            n_train_=n_train, n_test_=n_test, messages_=messages,
             verdict_=verdict, hint_=hint,
         )
+
+    def _true_rmse(self, estimator) -> float | None:
+        """RMSE against E[y|x] on a grid; None when the truth is unknown (your own data)."""
+        grid = self.data.truth(TRUE_ERROR_POINTS)
+        target = grid["y"].to_numpy() + self.data.noise_mean
+        if not np.isfinite(target).all():
+            return None
+        return root_mean_squared_error(target, estimator.predict(grid[["x"]].to_numpy()))
 
     def _configure_cv(self, estimator: Pipeline, n_train: int) -> list[str]:
         """Use fewer folds when the training set cannot fill ``cv_folds``."""
@@ -399,6 +426,16 @@ def raw_coefficients(estimator: Pipeline) -> np.ndarray:
     unit = NumpyPolynomial([-to_unit.center_, 1.0]) / to_unit.half_width_
     coef = NumpyPolynomial(in_t)(unit).coef
     return np.pad(coef, (0, features.degree + 1 - len(coef)))
+
+
+def _label_draws(labels: pd.Index, seed: int) -> np.ndarray:
+    """One uniform draw per row, fixed by its index label when labels are small integers."""
+    values = labels.to_numpy()
+    positional = not np.issubdtype(values.dtype, np.integer) or len(values) == 0 or (
+        values.min() < 0 or values.max() > 10 * len(values) + 1000)
+    if positional:
+        values = np.arange(len(labels))
+    return np.random.default_rng(seed).random(int(values.max(initial=-1)) + 1)[values]
 
 
 def _warning_messages(caught: list[warnings.WarningMessage]) -> list[str]:
