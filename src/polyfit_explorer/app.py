@@ -103,6 +103,10 @@ class Explorer(pn.viewable.Viewer):
         default="", label="Message",
         doc="Why the last change was refused; empty once a later change succeeds.")
 
+    pinned = param.DataFrame(
+        default=None, allow_None=True, precedence=-1, label="Pinned fit",
+        doc="A fitted curve (columns x, y) kept as a ghost to compare with; None if none.")
+
     def __init__(self, **params):
         if params.get("model") is None:
             params["model"] = RegressionModel()
@@ -113,6 +117,7 @@ class Explorer(pn.viewable.Viewer):
         self.truth = self._current_title
         self._data_controls = {}
         self._page = self._controls = self._truth_shown = None
+        self._selection = []
         self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model))
 
     @property
@@ -152,7 +157,60 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("model.samples_")
     def _samples(self):
-        return self._by_split(plots.samples)
+        rows = (self.model.samples_["split"] == "excluded").to_numpy()
+        return self._by_split(plots.samples) * plots.excluded(
+            self.model.samples_.loc[rows, ["x", "y"]])
+
+    @param.depends("model.samples_")
+    def _editable(self):
+        frame = self.model.samples_
+        return plots.editable(pd.DataFrame({"x": frame["x"].to_numpy(),
+                                            "y": frame["y"].to_numpy(),
+                                            "label": frame.index.to_numpy(dtype=float)}))
+
+    @param.depends("pinned")
+    def _pinned(self):
+        frame = self.pinned if self.pinned is not None else pd.DataFrame(
+            {"x": [np.nan], "y": [np.nan]})
+        return plots.pinned(frame)
+
+    # ---- editing by hand ----------------------------------------------------
+
+    def _points_drawn(self, data: dict):
+        """Apply the points the browser's draw tool added, moved or deleted."""
+        frame = self.model.data.data
+        x, y = np.asarray(data.get("x", []), float), np.asarray(data.get("y", []), float)
+        labels = np.asarray(data.get("label", []), float)
+        unchanged = (len(x) == len(frame) and np.array_equal(x, frame["x"].to_numpy())
+                     and np.array_equal(y, frame["y"].to_numpy()))
+        if not unchanged:
+            self.model.data.set_points(x, y, labels)
+
+    def _points_selected(self, index: list[int]):
+        self._selection = list(index)
+
+    def exclude_selected(self, *_):
+        """Leave the points selected in the plot out of training and testing."""
+        labels = self.model.samples_.index[
+            [i for i in self._selection if i < len(self.model.samples_)]]
+        self.model.excluded = sorted({*self.model.excluded, *map(int, labels)})
+
+    def include_all(self, *_):
+        """Use every point again."""
+        self.model.excluded = []
+
+    def reset_points(self, *_):
+        """Restore the generator's sample: edits and exclusions are dropped."""
+        self.model.excluded = []
+        self.model.data.param.trigger("reset")
+
+    def pin(self, *_):
+        """Keep the current fitted curve as a ghost to compare the next fits with."""
+        self.pinned = self.model.fit_curve()
+
+    def unpin(self, *_):
+        """Remove the pinned curve."""
+        self.pinned = None
 
     @param.depends("model.samples_")
     def _truth(self):
@@ -188,8 +246,30 @@ class Explorer(pn.viewable.Viewer):
         return frame.loc[rows, ["x", "y"]]
 
     def _data_plot(self):
-        return _overlay(self._samples, self._truth, self._fit).opts(
-            title="Data, ground truth and fit", **PLOT_OPTIONS)
+        editable = hv.DynamicMap(self._editable)
+        # Click on empty space adds a point, drag moves one, Backspace deletes the
+        # selected ones; box and lasso select, for "Exclude selected".
+        draw = hv.streams.PointDraw(source=editable, add=True, drag=True, empty_value=np.nan)
+        draw.add_subscriber(self._points_drawn)
+        selection = hv.streams.Selection1D(source=editable)
+        selection.add_subscriber(self._points_selected)
+        return (_overlay(self._samples, self._truth, self._pinned, self._fit) * editable).opts(
+            title="Data, ground truth and fit: click to add a point, drag to move one",
+            **PLOT_OPTIONS)
+
+    def _edit_buttons(self) -> pn.Row:
+        buttons = [
+            ("Exclude selected", self.exclude_selected,
+             "Leave the points selected with the box or lasso tool out of the fit."),
+            ("Include all", self.include_all, "Use the excluded points again."),
+            ("Reset to generated data", self.reset_points,
+             "Discard added, moved, deleted and excluded points."),
+            ("Pin this fit", self.pin, "Keep the current fit as a ghost curve."),
+            ("Clear pin", self.unpin, "Remove the ghost curve."),
+        ]
+        return pn.Row(*(pmui.Button(label=label, on_click=action, description=tip,
+                                    variant="outlined", size="small")
+                        for label, action, tip in buttons), sizing_mode="stretch_width")
 
     def _prediction_plot(self):
         return _overlay(self._identity, self._predictions).opts(
@@ -293,7 +373,10 @@ class Explorer(pn.viewable.Viewer):
     def _main(self):
         # Unlinked: both plots have a dimension "y", but on different axes.
         plots_row = pn.Row(
-            pn.pane.HoloViews(self._data_plot(), linked_axes=False, sizing_mode="stretch_width"),
+            pn.Column(
+                pn.pane.HoloViews(self._data_plot(), linked_axes=False,
+                                  sizing_mode="stretch_width"),
+                self._edit_buttons(), sizing_mode="stretch_width"),
             pn.pane.HoloViews(self._prediction_plot(), linked_axes=False,
                               sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

@@ -103,6 +103,7 @@ y_pred = model.predict(t)
 
 for name, rows in [("train", train), ("test", test)]:
     r2 = r2_score(y[rows], y_pred[rows]) if rows.sum() >= 2 else float("nan")
-    print(f"{{name}}: R2 = {{r2:.10f}}  RMSE = {{root_mean_squared_error(y[rows], y_pred[rows]):.10f}}"
-          f"  MAE = {{mean_absolute_error(y[rows], y_pred[rows]):.10f}}")
+    rmse = root_mean_squared_error(y[rows], y_pred[rows])
+    mae = mean_absolute_error(y[rows], y_pred[rows])
+    print(f"{{name}}: R2 = {{r2:.10f}}  RMSE = {{rmse:.10f}}  MAE = {{mae:.10f}}")
 '''

@@ -12,12 +12,14 @@ import holoviews as hv
 import holoviews.plotting.bokeh  # registers the backend that .opts() needs
 import pandas as pd
 
-__all__ = ["COLORS", "fit", "identity", "predicted_vs_actual", "samples", "truth"]
+__all__ = ["COLORS", "editable", "excluded", "fit", "identity", "pinned",
+           "predicted_vs_actual", "samples", "truth"]
 
 #: Colours of the two splits, also used by the scores table.
 COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
 TRUTH_COLOR = "#2ca02c"
 FIT_COLOR = "#d62728"
+PINNED_COLOR = "#7f7f7f"
 
 _Y = hv.Dimension("y", label="y")
 _Y_PRED = hv.Dimension("y_pred", label="predicted y")
@@ -68,3 +70,28 @@ def identity(low: float, high: float) -> hv.Curve:
     return hv.Curve([(low, low), (high, high)], _Y, _Y_PRED, label="perfect fit").opts(
         color="gray", line_dash="dotted", framewise=True,
     )
+
+
+def excluded(frame: pd.DataFrame) -> hv.Points:
+    """Draw the points excluded from training and testing (columns x, y) hollow."""
+    return hv.Points(frame, ["x", "y"], label="excluded").opts(
+        color="black", fill_alpha=0, size=7, line_width=1.5, tools=["hover"], framewise=True)
+
+
+def editable(frame: pd.DataFrame) -> hv.Points:
+    """Every point (columns x, y, label), invisible: the layer the mouse edits and selects.
+
+    Drawn over the coloured layers and picked by the draw and select tools;
+    a selected point shows a black ring.  It has no legend entry.
+    """
+    return hv.Points(frame, ["x", "y"], ["label"]).opts(
+        size=9, fill_alpha=0, line_alpha=0, selection_line_alpha=1, selection_line_color="black",
+        selection_fill_alpha=0, nonselection_line_alpha=0, nonselection_fill_alpha=0,
+        tools=["box_select", "lasso_select"], active_tools=["point_draw"], apply_ranges=False)
+
+
+def pinned(frame: pd.DataFrame) -> hv.Curve:
+    """Draw a pinned fit (columns x, y) as a faint dashed ghost for comparison."""
+    return hv.Curve(frame.rename(columns={"y": "pinned"}), "x",
+                    hv.Dimension("pinned", label="y"), label="pinned fit").opts(
+        color=PINNED_COLOR, line_width=3, alpha=0.5, line_dash="dashed", apply_ranges=False)
