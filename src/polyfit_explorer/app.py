@@ -7,6 +7,7 @@ over the models' results, so an update patches data already in the browser.
 from __future__ import annotations
 
 import html
+import io
 import logging
 from functools import reduce
 from operator import mul
@@ -22,8 +23,11 @@ from . import plots
 from .data import DataGenerator, ground_truths, title
 from .diagnostic_views import DiagnosticsView
 from .diagnostics import Diagnostics
+from .exports import to_csv, to_script, to_skops
+from .links import MODEL_SETTINGS, apply_query, query_of
 from .model import SPLITS, RegressionModel
 from .parameters import InvalidValue
+from .userdata import MAX_BYTES
 
 __all__ = ["Explorer"]
 
@@ -322,6 +326,8 @@ class Explorer(pn.viewable.Viewer):
     # ---- widgets ------------------------------------------------------------
 
     def _generator_controls(self, generator: DataGenerator):
+        if generator not in self._data_controls and not getattr(generator, "has_truth", True):
+            self._data_controls[generator] = self._upload_controls(generator)
         if generator not in self._data_controls:
             extra = [p for p in generator._inputs()
                      if p not in DATA_PARAMETERS + NOISE_PARAMETERS]
@@ -332,6 +338,53 @@ class Explorer(pn.viewable.Viewer):
                                sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
         return self._data_controls[generator]
+
+    def _upload_controls(self, dataset) -> pn.Column:
+        """Return a CSV upload and the choice of its x and y columns, for your own data."""
+        upload = pmui.FileInput(
+            label="Upload a CSV file", accept=".csv,text/csv", sizing_mode="stretch_width",
+            # Files up to 4× the limit reach the server, which says why it refuses them.
+            max_file_size=4 * MAX_BYTES)
+
+        def load(event):
+            if event.new:
+                dataset.load_csv(event.new)
+
+        upload.param.watch(load, "value")
+        return pn.Column(
+            pn.pane.Markdown(_first_paragraph(type(dataset).__doc__), margin=(0, 10)),
+            upload, _controls(dataset, ["x_column", "y_column"]),
+            # Plain text: column names and cell values are never read as HTML.
+            pn.pane.Str(dataset.param.note, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+
+    def _export_buttons(self) -> pn.Column:
+        model = self.model
+        downloads = [
+            ("Data (CSV)", "polyfit_data.csv", lambda: io.StringIO(to_csv(model))),
+            ("Script (Python)", "polyfit_fit.py", lambda: io.StringIO(to_script(model))),
+            ("Model (skops)", "polyfit_model.skops", lambda: io.BytesIO(to_skops(model))),
+        ]
+        return pn.Column("### Export", *(
+            pmui.FileDownload(label=label, filename=filename, callback=callback,
+                              sizing_mode="stretch_width")
+            for label, filename, callback in downloads), sizing_mode="stretch_width")
+
+    def _link_to_url(self):
+        """Keep the settings in the page's URL, and apply those of the URL it opened with."""
+        location, doc = pn.state.location, pn.state.curdoc
+        if location is None or doc is None or doc.session_context is None:
+            return
+        problems = apply_query(self, location.search) if location.search else []
+
+        def update(*_):
+            location.search = "?" + query_of(self)
+
+        self.model.param.watch(update, [*MODEL_SETTINGS, "estimator_"])
+        self.param.watch(update, "truth")
+        pn.state.onload(update)  # earlier, the page's own URL would overwrite it
+        if problems:
+            self.message = " ".join(problems)
 
     def _alpha_slider(self):
         """Return a slider over log10(alpha), kept in step with the model both ways."""
@@ -368,7 +421,8 @@ class Explorer(pn.viewable.Viewer):
             self._alpha_slider(),
             _controls(self.model, MODEL_PARAMETERS[4:]),
             sizing_mode="stretch_width")
-        return pn.Column(message, data, model, sizing_mode="stretch_width")
+        return pn.Column(message, data, model, self._export_buttons(),
+                         sizing_mode="stretch_width")
 
     def _main(self):
         # Unlinked: both plots have a dimension "y", but on different axes.
@@ -392,6 +446,7 @@ class Explorer(pn.viewable.Viewer):
         pn.config.exception_handler = self._on_error
         _quiet_refused_values()
         if self._page is None:
+            self._link_to_url()
             self._controls = self._sidebar()
             self._page = pmui.Page(
                 title="polyfit explorer: polynomial regression, live",

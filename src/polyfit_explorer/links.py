@@ -1,0 +1,86 @@
+"""Shareable links: an Explorer's settings as a URL query, and back.
+
+The query holds the ground truth's class name (``truth``), every input of its generator
+(``data.<name>``) and the model's settings (plain names).  Reading a query
+applies each value on its own; a value that is malformed or out of range is
+skipped with a sentence saying why, so a bad link never breaks the page.
+Points edited by hand and uploaded data are not part of a link.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+import param
+
+from .data import ground_truths
+
+__all__ = ["MODEL_SETTINGS", "apply_query", "query_of"]
+
+#: The model's settings a link carries, applied in this order.
+MODEL_SETTINGS = ["degree", "loss", "penalty", "alpha_mode", "alpha", "cv_folds", "test_size",
+                  "random_state"]
+
+
+def query_of(explorer) -> str:
+    """Return the Explorer's settings as a URL query string (without the ``?``)."""
+    model, generator = explorer.model, explorer.model.data
+    pairs = [("truth", type(generator).__name__)]
+    pairs += [(f"data.{name}", _text(generator, name)) for name in generator._inputs()]
+    pairs += [(name, _text(model, name)) for name in MODEL_SETTINGS]
+    return urlencode(pairs)
+
+
+def apply_query(explorer, query: str) -> list[str]:
+    """Apply a URL query to the Explorer; return a sentence for each value not applied."""
+    values = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True))
+    problems = []
+    truth = values.pop("truth", None)
+    if truth is not None:
+        titles = {cls.__name__: name for name, cls in ground_truths().items()}
+        titles.update({name: name for name in titles.values()})
+        if truth in titles:
+            explorer.truth = titles[truth]
+        else:
+            problems.append(f"Unknown ground truth {truth!r}: kept {explorer.truth!r}.")
+    generator = explorer.model.data
+    for key, text in values.items():
+        prefix, _, name = key.rpartition(".")
+        target = generator if prefix == "data" else explorer.model if not prefix else None
+        known = target is not None and (
+            name in generator._inputs() if target is generator else name in MODEL_SETTINGS)
+        if not known:
+            problems.append(f"Ignored the unknown setting {key!r} in the link.")
+            continue
+        try:
+            setattr(target, name, _value(target.param[name], text))
+        except (ValueError, TypeError) as error:
+            reason = str(error).rstrip(".")
+            problems.append(f"Ignored {key}={text!r} from the link: {reason}. "
+                            f"Kept {getattr(target, name)!r}.")
+    return problems
+
+
+def _text(obj: param.Parameterized, name: str) -> str:
+    value = getattr(obj, name)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _value(parameter: param.Parameter, text: str):
+    """Convert a query value to the parameter's type; the parameter checks the range."""
+    if isinstance(parameter, param.Boolean):
+        if text not in ("True", "False"):
+            raise ValueError(f"{parameter.name} must be True or False.")
+        return text == "True"
+    if isinstance(parameter, param.Integer):
+        return int(text)
+    if isinstance(parameter, param.Number):
+        number = float(text)
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"{parameter.name} must be a finite number.")
+        return number
+    if isinstance(parameter, param.Selector):
+        choices = list(parameter.objects)
+        if text not in choices:
+            raise ValueError(f"{parameter.name} must be one of {choices}.")
+    return text
