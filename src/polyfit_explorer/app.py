@@ -21,7 +21,7 @@ import param
 
 from . import plots
 from .data import DataGenerator, ground_truths, title
-from .diagnostic_views import DiagnosticsView
+from .diagnostic_views import DiagnosticsView, _dispatcher
 from .diagnostics import Diagnostics
 from .exports import to_csv, to_script, to_skops
 from .links import MODEL_SETTINGS, apply_query, query_of
@@ -252,11 +252,15 @@ class Explorer(pn.viewable.Viewer):
     def _data_plot(self):
         editable = hv.DynamicMap(self._editable)
         # Click on empty space adds a point, drag moves one, Backspace deletes the
-        # selected ones; box and lasso select, for "Exclude selected".
-        draw = hv.streams.PointDraw(source=editable, add=True, drag=True, empty_value=np.nan)
-        draw.add_subscriber(self._points_drawn)
-        selection = hv.streams.Selection1D(source=editable)
-        selection.add_subscriber(self._points_selected)
+        # selected ones; box and lasso select, for "Exclude selected".  Only with an
+        # event loop to send the edits back (a server or a notebook): HoloViews'
+        # edit streams need one, and an offline render has nothing to edit with.
+        if _dispatcher() is not None:
+            draw = hv.streams.PointDraw(source=editable, add=True, drag=True,
+                                        empty_value=np.nan)
+            draw.add_subscriber(self._points_drawn)
+            selection = hv.streams.Selection1D(source=editable)
+            selection.add_subscriber(self._points_selected)
         return (_overlay(self._samples, self._truth, self._pinned, self._fit) * editable).opts(
             title="Data, ground truth and fit: click to add a point, drag to move one",
             **PLOT_OPTIONS)

@@ -19,7 +19,7 @@ import pandas as pd
 import param
 
 from .data import DataGenerator
-from .parameters import InvalidValue
+from .parameters import InvalidValue, Number
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "MIN_ROWS", "Dataset"]
 
@@ -42,6 +42,10 @@ class Dataset(DataGenerator):
 
     has_truth = False
 
+    # Your data's x can lie anywhere: the interval is theirs, not a setting.
+    x_min = Number(bounds=(-np.finfo(float).max, np.finfo(float).max), precedence=-1)
+    x_max = Number(bounds=(-np.finfo(float).max, np.finfo(float).max), precedence=-1)
+
     x_column = param.Selector(
         default=None, objects=[], allow_None=True, label="x column",
         doc="The table's column used as x; only numeric columns are offered.")
@@ -62,9 +66,9 @@ class Dataset(DataGenerator):
         self._loading = False
         if table is None:  # until something is loaded: the default generator's sample
             table = DataGenerator(n_samples=params.pop("n_samples", 200)).data
-        params.update(self._checked(table, params.pop("x_column", None),
-                                    params.pop("y_column", None)))
-        super().__init__(**params)
+        values, self._points, self._columns = self._checked(
+            table, params.pop("x_column", None), params.pop("y_column", None))
+        super().__init__(**{**params, **values})
         self.param.watch(self._pick_columns, ["x_column", "y_column"])
 
     # ---- entry points -------------------------------------------------------
@@ -95,8 +99,11 @@ class Dataset(DataGenerator):
 
     # ---- the table to points ------------------------------------------------
 
-    def _checked(self, table: pd.DataFrame, x: str | None, y: str | None) -> dict:
-        """Validate the choice of columns; return the parameter values to apply."""
+    def _checked(self, table: pd.DataFrame, x: str | None, y: str | None) -> tuple:
+        """Validate the choice of columns; return the values to apply, points and columns.
+
+        Changes nothing: a refusal leaves the data set exactly as it was.
+        """
         if len(table) > MAX_ROWS:
             raise InvalidValue(f"The table has {len(table):,} rows; the limit is "
                                f"{MAX_ROWS:,}. {KEPT}")
@@ -119,20 +126,20 @@ class Dataset(DataGenerator):
         if points["x"].min() == points["x"].max():
             raise InvalidValue(f"Every x is {points['x'].iloc[0]:g}: a curve needs at least "
                                f"two x values. {KEPT}")
-        self._points = points
-        self._columns = numeric
         return dict(table=table, x_column=x, y_column=y,
                     x_min=float(points["x"].min()), x_max=float(points["x"].max()),
-                    note=_dropped_note(dropped))
+                    note=_dropped_note(dropped)), points, numeric
 
-    def _apply(self, values: dict):
-        self.param.x_column.objects = self.param.y_column.objects = self._columns
+    def _apply(self, checked: tuple):
+        values, points, columns = checked
+        self.param.x_column.objects = self.param.y_column.objects = columns
         self._loading = True
         try:
             with param.edit_constant(self):
                 self.param.update(values)
         finally:
             self._loading = False
+        self._points, self._columns = points, columns
         self._sample()
 
     def _pick_columns(self, *events):
