@@ -55,9 +55,10 @@ def apply_query(explorer, query: str) -> list[str]:
         try:
             setattr(target, name, _value(target.param[name], text))
         except (ValueError, TypeError) as error:
-            reason = str(error).rstrip(".")
-            problems.append(f"Ignored {key}={text!r} from the link: {reason}. "
-                            f"Kept {getattr(target, name)!r}.")
+            reason = str(error).rstrip(".") + "."
+            if "Kept" not in reason:  # range errors already say what they kept
+                reason += f" Kept {getattr(target, name)!r}."
+            problems.append(f"Ignored {key}={text!r} from the link: {reason}")
     return problems
 
 
