@@ -237,6 +237,11 @@ class DataGenerator(param.Parameterized):
             raise InvalidValue("Points must have finite x and y. Kept the previous points.")
         labels = np.full(len(x), np.nan) if labels is None else np.array(
             [np.nan if v is None else v for v in labels], dtype=float)
+        known = labels[~np.isnan(labels)]
+        if len(labels) != len(x) or len(np.unique(known)) < len(known) or (
+                known != np.round(known)).any():
+            raise InvalidValue("Point labels must be one per point, whole numbers, and "
+                               "distinct. Kept the previous points.")
         new = np.isnan(labels)
         next_label = max(self._next_label, int(np.nanmax(labels, initial=-1)) + 1)
         labels[new] = np.arange(next_label, next_label + new.sum())
@@ -270,7 +275,8 @@ class DataGenerator(param.Parameterized):
         x = self.x_min + (self.x_max - self.x_min) * unit_x
         noise = self.noise().apply(x, unit_noise, outlier_u, outlier_z)
         y = self.ground_truth(x) + self.noise_mean + noise
-        self._next_label = len(x)
+        # Labels are never reused, so an exclusion cannot catch a later new point.
+        self._next_label = max(getattr(self, "_next_label", 0), len(x))
         with param.edit_constant(self):
             self.param.update(data=pd.DataFrame({"x": x, "y": np.asarray(y, dtype=float)}),
                               edited=False)

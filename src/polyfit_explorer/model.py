@@ -281,7 +281,7 @@ class RegressionModel(param.Parameterized):
             warnings.simplefilter("always")
             estimator.fit(x[is_train, None], y[is_train])
             y_pred = estimator.predict(x[:, None])
-        messages += _warning_messages(caught)
+        messages += _warning_messages(caught, self.loss)
         train = Scores.of(y[is_train], y_pred[is_train])
         test = Scores.of(y[is_test], y_pred[is_test])
         messages += self._size_messages(n_train, n_test)
@@ -438,11 +438,15 @@ def _label_draws(labels: pd.Index, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random(int(values.max(initial=-1)) + 1)[values]
 
 
-def _warning_messages(caught: list[warnings.WarningMessage]) -> list[str]:
+def _warning_messages(caught: list[warnings.WarningMessage], loss: str) -> list[str]:
     """Turn warnings raised during a fit into sentences, one per kind."""
     messages = []
     for kind in dict.fromkeys(w.category for w in caught):
-        if issubclass(kind, ConvergenceWarning):
+        if issubclass(kind, ConvergenceWarning) and loss == "huber":
+            messages.append(
+                f"The Huber fit did not converge within {HUBER_MAX_ITER:,} iterations: it "
+                "may be inexact. Lower the degree.")
+        elif issubclass(kind, ConvergenceWarning):
             messages.append(
                 f"LASSO did not converge within {LASSO_MAX_ITER:,} iterations: the fit "
                 "may be inexact. Lower the degree or raise alpha.")

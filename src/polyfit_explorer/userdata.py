@@ -112,8 +112,10 @@ class Dataset(DataGenerator):
             if len(numeric) < 2:
                 raise InvalidValue(f"The table needs two numeric columns; it has "
                                    f"{len(numeric)}. {KEPT}")
-            x, y = (x or next(c for c in numeric if c != y),
-                    y or next(c for c in numeric if c != (x or numeric[0])))
+            if x is None:
+                x = next(c for c in numeric if c != y)
+            if y is None:
+                y = next(c for c in numeric if c != x)
         for role, name in (("x", x), ("y", y)):
             if name not in table.columns:
                 raise InvalidValue(f"There is no column {name!r} for {role}. {KEPT}")
