@@ -103,8 +103,9 @@ class LiveResult(param.Parameterized):
         if self._latest is not inputs:  # stale: the inputs changed while it ran
             self._submit(self._latest, dispatch)
             return
-        self.busy = False
+        # Busy until the result is drawn: the plots' patch goes out before the indicator's.
         self._apply(future.result())
+        self.busy = False
 
     def _call(self, inputs) -> tuple[bool, object]:
         self.computations += 1
