@@ -9,6 +9,7 @@ log is the only place to see it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -22,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
+from ._bokeh import SETTLED
 from ._checks import LOG_FORMAT, server_log_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +45,9 @@ VIEWPORT = {"width": 1400, "height": 900}
 STARTUP_TIMEOUT = 30.0
 #: Errors cannot be awaited, so give late console messages and log lines this long.
 QUIET_MS = 300
+#: How long a page may take to finish what it shows before it is closed (a
+#: LASSO diagnostic takes seconds).
+SETTLE_TIMEOUT = 60_000
 
 _WATCH = pytest.StashKey["_Watch"]()
 
@@ -201,7 +207,13 @@ def page(page, app_url, server_log, request):
     page.on("pageerror", lambda error: watch.browser_errors.append(f"page error: {error}"))
     page.set_default_timeout(15_000)
     request.node.stash[_WATCH] = watch
-    return page
+    yield page
+    # Close the page only once the app is idle: the diagnostics land in the page
+    # at any time, and a page closed while the server sends to it makes Panel
+    # log "Task exception was never retrieved" (WebSocketClosedError).
+    with contextlib.suppress(PlaywrightError):
+        if page.evaluate("() => window.Bokeh !== undefined"):
+            page.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -92,7 +92,7 @@ def test_degree_refits_without_resampling(app: Page):
     app.evaluate(REMEMBER_SOURCES)
     test_r2, train_r2 = app.locator("td.test-r2"), app.locator("td.train-r2")
     score_before, train_before = test_r2.inner_text(), float(train_r2.inner_text())
-    degree = app.get_by_role("slider", name="Degree")
+    degree = app.get_by_role("slider", name="Degree", exact=True)
     start = int(degree.get_attribute("aria-valuenow"))
 
     degree.focus()
