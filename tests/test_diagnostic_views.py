@@ -22,6 +22,12 @@ from polyfit_explorer.diagnostics import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _in_place(monkeypatch):
+    """Compute in place, as in a script, even if an earlier test left an event loop running."""
+    monkeypatch.setattr(diagnostic_views, "_dispatcher", lambda: None)
+
+
 @pytest.fixture
 def view():
     return DiagnosticsView(diagnostics=Diagnostics(model=RegressionModel(), replicates=50))

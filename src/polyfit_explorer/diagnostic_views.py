@@ -288,8 +288,12 @@ class DiagnosticsView(pn.viewable.Viewer):
 
     def _validation_tab(self):
         result = self.results["Validation curve"]
-        curve = hv.DynamicMap(pn.bind(_validation_plot, result.param.result))
-        hv.streams.Tap(source=curve).add_subscriber(self.set_degree)
+        # The tap stream must be one of the DynamicMap's own streams: attached to it
+        # with source= only, HoloViews never subscribes the figure to taps.
+        tap = hv.streams.Tap(x=None, y=None)
+        tap.add_subscriber(self.set_degree)
+        curve = hv.DynamicMap(lambda result, x, y: _validation_plot(result),
+                              streams=[tap, result.param.result])
         alpha = hv.DynamicMap(pn.bind(_alpha_plot, result.param.result))
         return [_plots(curve, alpha), self._settings(["max_degree"])]
 

@@ -14,6 +14,7 @@ are those of x and LASSO's zeros are zeros in x.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -45,6 +46,11 @@ __all__ = [
 SPLITS = ("train", "test")
 #: A row's role: in the training split, the test split, or excluded from both by hand.
 ROLES = (*SPLITS, "excluded")
+
+#: ``warnings.catch_warnings`` swaps process-wide state: a fit in a worker thread (the
+#: diagnostics) and one on the event loop would record each other's warnings.  Every
+#: fit that captures or silences warnings holds this lock.
+WARNINGS_LOCK = threading.Lock()
 
 #: The true error compares fit and truth at this many evenly spaced x.
 TRUE_ERROR_POINTS = 500
@@ -277,7 +283,7 @@ class RegressionModel(param.Parameterized):
         estimator = self.make_estimator()
         n_train, n_test = int(is_train.sum()), int(is_test.sum())
         messages = self._configure_cv(estimator, n_train)
-        with warnings.catch_warnings(record=True) as caught:
+        with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             estimator.fit(x[is_train, None], y[is_train])
             y_pred = estimator.predict(x[:, None])

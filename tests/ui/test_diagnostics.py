@@ -101,13 +101,6 @@ def split_points(page: Page, split: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(layer["x"]), np.array(layer["y"])
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="the Tap stream never reaches the figure (it subscribes to no 'tap' event): "
-    "HoloViews links a Tap whose source is a DynamicMap returning an Overlay only if that "
-    "DynamicMap has a linked stream; DiagnosticsView._validation_tab's has none",
-)
 def test_tapping_a_degree_on_the_validation_curve_fits_it(app: Page):
     before = sources(app)["fit"]
     assert figure_spans(app, VALIDATION) == [3], "the current degree is not marked"
