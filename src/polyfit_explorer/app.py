@@ -122,6 +122,7 @@ class Explorer(pn.viewable.Viewer):
         self._data_controls = {}
         self._page = self._controls = self._truth_shown = None
         self._selection = []
+        self._drawing = False
         self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model))
 
     @property
@@ -170,7 +171,8 @@ class Explorer(pn.viewable.Viewer):
         frame = self.model.samples_
         return plots.editable(pd.DataFrame({"x": frame["x"].to_numpy(),
                                             "y": frame["y"].to_numpy(),
-                                            "label": frame.index.to_numpy(dtype=float)}))
+                                            "label": frame.index.to_numpy(dtype=float)}),
+                              drawing=self._drawing)
 
     @param.depends("pinned")
     def _pinned(self):
@@ -188,7 +190,11 @@ class Explorer(pn.viewable.Viewer):
         unchanged = (len(x) == len(frame) and np.array_equal(x, frame["x"].to_numpy())
                      and np.array_equal(y, frame["y"].to_numpy()))
         if not unchanged:
-            self.model.data.set_points(x, y, labels)
+            # Said here: HoloViews drops what a stream's subscriber raises, unlogged.
+            try:
+                self.model.data.set_points(x, y, labels)
+            except InvalidValue as error:
+                self._on_error(error)
 
     def _points_selected(self, index: list[int]):
         self._selection = list(index)
@@ -250,12 +256,13 @@ class Explorer(pn.viewable.Viewer):
         return frame.loc[rows, ["x", "y"]]
 
     def _data_plot(self):
+        self._drawing = _dispatcher() is not None
         editable = hv.DynamicMap(self._editable)
         # Click on empty space adds a point, drag moves one, Backspace deletes the
         # selected ones; box and lasso select, for "Exclude selected".  Only with an
         # event loop to send the edits back (a server or a notebook): HoloViews'
         # edit streams need one, and an offline render has nothing to edit with.
-        if _dispatcher() is not None:
+        if self._drawing:
             draw = hv.streams.PointDraw(source=editable, add=True, drag=True,
                                         empty_value=np.nan)
             draw.add_subscriber(self._points_drawn)
@@ -351,8 +358,14 @@ class Explorer(pn.viewable.Viewer):
             max_file_size=4 * MAX_BYTES)
 
         def load(event):
-            if event.new:
+            if not event.new:
+                return
+            # The upload widget catches what its callbacks raise and logs it as
+            # an error with a traceback; a refused file is the user's, not a fault.
+            try:
                 dataset.load_csv(event.new)
+            except InvalidValue as error:
+                self._on_error(error)
 
         upload.param.watch(load, "value")
         return pn.Column(

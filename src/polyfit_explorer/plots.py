@@ -78,16 +78,19 @@ def excluded(frame: pd.DataFrame) -> hv.Points:
         color="black", fill_alpha=0, size=7, line_width=1.5, tools=["hover"], framewise=True)
 
 
-def editable(frame: pd.DataFrame) -> hv.Points:
+def editable(frame: pd.DataFrame, drawing: bool = True) -> hv.Points:
     """Every point (columns x, y, label), invisible: the layer the mouse edits and selects.
 
     Drawn over the coloured layers and picked by the draw and select tools;
-    a selected point shows a black ring.  It has no legend entry.
+    a selected point shows a black ring.  It has no legend entry.  ``drawing``
+    makes the draw tool the active one; it exists only with a PointDraw stream.
     """
     return hv.Points(frame, ["x", "y"], ["label"]).opts(
         size=9, fill_alpha=0, line_alpha=0, selection_line_alpha=1, selection_line_color="black",
         selection_fill_alpha=0, nonselection_line_alpha=0, nonselection_fill_alpha=0,
-        tools=["box_select", "lasso_select"], active_tools=["point_draw"], apply_ranges=False)
+        tools=["box_select", "lasso_select"],
+        active_tools=["point_draw"] if drawing else [], apply_ranges=False,
+        hooks=[_sync_labels])
 
 
 def pinned(frame: pd.DataFrame) -> hv.Curve:
@@ -95,3 +98,13 @@ def pinned(frame: pd.DataFrame) -> hv.Curve:
     return hv.Curve(frame.rename(columns={"y": "pinned"}), "x",
                     hv.Dimension("pinned", label="y"), label="pinned fit").opts(
         color=PINNED_COLOR, line_width=3, alpha=0.5, line_dash="dashed", apply_ranges=False)
+
+
+def _sync_labels(plot, element):
+    # HoloViews sends a glyph's own columns (x, y) on an update, not the labels the
+    # draw tool reports edits with: the browser would keep stale ones.  And Bokeh's
+    # draw tool gives a new point a default inferred from the column (0, a label
+    # in use), not the stream's empty value: NaN marks it as new.
+    source = plot.handles["source"]
+    source.default_values = {"label": float("nan")}
+    source.data.update(label=element.dimension_values("label"))

@@ -43,8 +43,8 @@ class Dataset(DataGenerator):
     has_truth = False
 
     # Your data's x can lie anywhere: the interval is theirs, not a setting.
-    x_min = Number(bounds=(-np.finfo(float).max, np.finfo(float).max), precedence=-1)
-    x_max = Number(bounds=(-np.finfo(float).max, np.finfo(float).max), precedence=-1)
+    x_min = Number(bounds=None, precedence=-1)
+    x_max = Number(bounds=None, precedence=-1)
 
     x_column = param.Selector(
         default=None, objects=[], allow_None=True, label="x column",
@@ -134,9 +134,11 @@ class Dataset(DataGenerator):
 
     def _apply(self, checked: tuple):
         values, points, columns = checked
-        self.param.x_column.objects = self.param.y_column.objects = columns
+        # Guarded too: a column widget whose value leaves its new options picks
+        # another one at once, which must not be checked against the old table.
         self._loading = True
         try:
+            self.param.x_column.objects = self.param.y_column.objects = columns
             with param.edit_constant(self):
                 self.param.update(values)
         finally:
