@@ -134,13 +134,16 @@ class Dataset(DataGenerator):
 
     def _apply(self, checked: tuple):
         values, points, columns = checked
-        # Guarded too: a column widget whose value leaves its new options picks
-        # another one at once, which must not be checked against the old table.
+        # A column widget whose value leaves its options picks another at once, and
+        # the browser may send that pick back after the load: so the old columns stay
+        # offered until both values have moved.
+        both = list(dict.fromkeys([*self.param.x_column.objects, *columns]))
         self._loading = True
         try:
-            self.param.x_column.objects = self.param.y_column.objects = columns
+            self.param.x_column.objects = self.param.y_column.objects = both
             with param.edit_constant(self):
                 self.param.update(values)
+            self.param.x_column.objects = self.param.y_column.objects = columns
         finally:
             self._loading = False
         self._points, self._columns = points, columns
