@@ -266,17 +266,6 @@ def machine() -> dict:
     }
 
 
-def table(headers: list[str], rows: list[list]) -> list[str]:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-
-    def line(row):
-        return "| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |"
-
-    rule = "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"
-    return [line(headers), rule, *map(line, cells)]
-
-
 def progress(text: str, end: str = " ") -> None:
     print(text, end=end, flush=True, file=sys.stderr)
 
@@ -380,7 +369,7 @@ def bench_changes(args) -> str:
     info["load_end"] = load()
     elapsed = time.perf_counter() - started
 
-    main_table = table(
+    main_table = diagnostics_benchmark.table(
         [
             "n",
             "model",
@@ -395,8 +384,9 @@ def bench_changes(args) -> str:
     print()
     print("\n".join(main_table))
     print(f"\n{args.changes} degree changes per row; this part {elapsed:.0f} s.")
-    png_table = table(["n", "model", "PNG KB", "base64 KB", "ConvergenceWarnings"], png_rows)
-    patch_table = table(
+    png_table = diagnostics_benchmark.table(
+        ["n", "model", "PNG KB", "base64 KB", "ConvergenceWarnings"], png_rows)
+    patch_table = diagnostics_benchmark.table(
         [
             "n",
             "model",

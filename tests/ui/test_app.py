@@ -172,12 +172,16 @@ def test_refused_x_min_keeps_state_and_says_why(app: Page):
     assert min(merged(sources(app), "x")) >= -4
 
 
-def test_screenshot_for_readme(app: Page):
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    app.screenshot(path=SCREENSHOT, full_page=True)
-
-    header = SCREENSHOT.read_bytes()[:24]
+def save_screenshot(page: Page, path: Path):
+    """Save a full-page PNG for the docs and check it is one, at the test viewport's width."""
+    path.parent.mkdir(exist_ok=True)
+    page.screenshot(path=path, full_page=True)
+    header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", header[16:24])
     assert width == 1400
     assert height >= 900
+
+
+def test_screenshot_for_readme(app: Page):
+    save_screenshot(app, SCREENSHOT)
