@@ -171,8 +171,8 @@ def sent_sources(explorer, change) -> list[str]:
     ("change", "expected"),
     [
         (lambda m: setattr(m, "degree", 6), ["fit,x", "y,y_pred"]),
-        # A sample change also re-sends the invisible edit layer (label, x, y).
-        (lambda m: setattr(m, "test_size", 0.3), ["fit,x", "label,x,y", "x,y", "y,y_pred"]),
+        # New data also re-send the invisible edit layer (label, x, y); a new split not.
+        (lambda m: setattr(m, "test_size", 0.3), ["fit,x", "x,y", "y,y_pred"]),
         (lambda m: setattr(m.data, "noise_sd", 1.0), ["fit,x", "label,x,y", "x,y", "y,y_pred"]),
         (lambda m: setattr(m.data, "x_max", 6.0),
          ["fit,x", "label,x,y", "truth,x", "x,y", "y,y_pred"]),

@@ -120,7 +120,7 @@ class Explorer(pn.viewable.Viewer):
         self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
         self.truth = self._current_title
         self._data_controls = {}
-        self._page = self._controls = self._truth_shown = None
+        self._page = self._controls = self._truth_shown = self._editable_shown = None
         self._selection = []
         self._drawing = False
         self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model))
@@ -168,11 +168,14 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("model.samples_")
     def _editable(self):
-        frame = self.model.samples_
-        return plots.editable(pd.DataFrame({"x": frame["x"].to_numpy(),
-                                            "y": frame["y"].to_numpy(),
-                                            "label": frame.index.to_numpy(dtype=float)}),
-                              drawing=self._drawing)
+        # The edit layer holds x, y and labels, not the split: a new split (test size,
+        # seed, an exclusion) returns the same element, which is not sent again.
+        frame = self.model.data.data
+        if self._editable_shown is None or self._editable_shown[0] is not frame:
+            points = pd.DataFrame({"x": frame["x"].to_numpy(), "y": frame["y"].to_numpy(),
+                                   "label": frame.index.to_numpy(dtype=float)})
+            self._editable_shown = (frame, plots.editable(points, drawing=self._drawing))
+        return self._editable_shown[1]
 
     @param.depends("pinned")
     def _pinned(self):

@@ -224,10 +224,6 @@ class LinearDesign:
         """Return the centered features at ``x_new`` in the SVD's basis: (len(x_new), rank)."""
         return (self.features(x_new) - self._z_mean) @ self._vt.T
 
-    def smoother(self, x_new: np.ndarray, alpha: float) -> np.ndarray:
-        """Return the hat matrix H from training y to predictions at ``x_new``."""
-        return 1.0 / self.n + (self.basis(x_new) * self.gains([alpha])[0]) @ self.u.T
-
     def effective_dof(self, alphas) -> np.ndarray:
         """Return the hat matrix's trace, ``1 + Σ s²/(s² + α)``, for each alpha."""
         return 1.0 + (self.s * self.gains(alphas)).sum(axis=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # registers the backend that .opts() needs
+import numpy as np
 import pandas as pd
 
 __all__ = ["COLORS", "editable", "excluded", "fit", "identity", "pinned",
@@ -106,5 +107,8 @@ def _sync_labels(plot, element):
     # draw tool gives a new point a default inferred from the column (0, a label
     # in use), not the stream's empty value: NaN marks it as new.
     source = plot.handles["source"]
-    source.default_values = {"label": float("nan")}
-    source.data.update(label=element.dimension_values("label"))
+    if "label" not in source.default_values:
+        source.default_values = {"label": float("nan")}
+    labels = element.dimension_values("label")
+    if not np.array_equal(source.data.get("label", []), labels, equal_nan=True):
+        source.data.update(label=labels)
