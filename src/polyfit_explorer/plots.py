@@ -8,16 +8,24 @@ carry the split as their label, which is also their legend entry.
 
 from __future__ import annotations
 
+import functools
+
+import datashader as ds
 import holoviews as hv
 import holoviews.plotting.bokeh  # registers the backend that .opts() needs
 import numpy as np
 import pandas as pd
+from holoviews.operation.datashader import datashade
 
-__all__ = ["COLORS", "editable", "excluded", "fit", "identity", "pinned",
-           "predicted_vs_actual", "samples", "truth"]
+__all__ = ["COLORS", "RASTER_THRESHOLD", "editable", "excluded", "fit", "identity", "pinned",
+           "predicted_vs_actual", "rasterized", "samples", "truth"]
 
 #: Colours of the two splits, also used by the scores table.
 COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
+#: Above this many points the scatters are rasterized on the server: the browser
+#: receives one image the size of the plot, whatever the number of points.
+RASTER_THRESHOLD = 20_000
+EXCLUDED_COLOR = "black"
 TRUTH_COLOR = "#2ca02c"
 FIT_COLOR = "#d62728"
 PINNED_COLOR = "#7f7f7f"
@@ -76,7 +84,8 @@ def identity(low: float, high: float) -> hv.Curve:
 def excluded(frame: pd.DataFrame) -> hv.Points:
     """Draw the points excluded from training and testing (columns x, y) hollow."""
     return hv.Points(frame, ["x", "y"], label="excluded").opts(
-        color="black", fill_alpha=0, size=7, line_width=1.5, tools=["hover"], framewise=True)
+        color=EXCLUDED_COLOR, fill_alpha=0, size=7, line_width=1.5, tools=["hover"],
+        framewise=True)
 
 
 def editable(frame: pd.DataFrame, drawing: bool = True) -> hv.Points:
@@ -99,6 +108,35 @@ def pinned(frame: pd.DataFrame) -> hv.Curve:
     return hv.Curve(frame.rename(columns={"y": "pinned"}), "x",
                     hv.Dimension("pinned", label="y"), label="pinned fit").opts(
         color=PINNED_COLOR, line_width=3, alpha=0.5, line_dash="dashed", apply_ranges=False)
+
+
+def rasterized(points: hv.DynamicMap) -> hv.DynamicMap:
+    """Rasterize a DynamicMap of Points with a categorical ``split`` column, coloured by it.
+
+    Datashader aggregates the points of each split into a grid of the plot's
+    pixels and HoloViews sends that image; zooming aggregates again at the new
+    range.  A pixel with one point is drawn at 40% opacity, so lone points stay
+    visible.  Below the threshold the layer holds no points and sends an empty image.
+    """
+    # Its legend would repeat the splits' own entries, which stay (with no points).
+    return _shade_splits(points, aggregator=ds.count_cat("split"),
+                         color_key={**COLORS, "excluded": EXCLUDED_COLOR},
+                         min_alpha=100).opts(show_legend=False)
+
+
+class _shade_splits(datashade):
+    """``datashade``, which fails to shade categories of no points: those get no image."""
+
+    def _process(self, element, key=None):
+        if len(element):
+            return super()._process(element, key)
+        return _no_image()
+
+
+@functools.cache
+def _no_image() -> hv.RGB:
+    # Made by datashade itself, so its dimensions are those of the real images.
+    return datashade(hv.Points([]), aggregator=ds.count(), dynamic=False)
 
 
 def _sync_labels(plot, element):
