@@ -376,9 +376,12 @@ class Explorer(pn.viewable.Viewer):
         m = self.model
         if m.alpha_ is None:
             return "α: none (no penalty)"
-        regressor = m.estimator_[-1]
-        how = (f"chosen by {regressor.cv.get_n_splits()}-fold cross-validation"
-               if hasattr(regressor, "cv") else "set by hand")
+        if m.cv_points_ is None:
+            how = "set by hand"
+        else:
+            how = f"chosen by {min(m.cv_folds, m.cv_points_)}-fold cross-validation"
+            if m.cv_points_ < m.n_train_:
+                how += f" on a random {m.cv_points_:,} of the {m.n_train_:,} training points"
         return f"α = {m.alpha_:.3g} ({how})"
 
     # ---- widgets ------------------------------------------------------------

@@ -377,7 +377,7 @@ def alpha_path(snap: Snapshot) -> AlphaPath | None:
         coef = design.coef(y, search.alphas_)
         intercept = y.mean() - coef @ z.mean(axis=0)
     else:
-        search = _fit_quietly(LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS,
+        search = _fit_quietly(LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS, precompute=True,
                                       max_iter=LASSO_MAX_ITER, cv=folds), z, y)
         coef, intercept = _lasso_path(z, y, search.alphas_)
     order = np.argsort(search.alphas_)

@@ -49,7 +49,7 @@ class IntervalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return (X - self.center_) / self.half_width_
 
 
-def ridge_path(X, y, alphas, X_new=None):
+def ridge_path(X, y, alphas, X_new=None, singular=False):
     """Ridge fits with intercept for every alpha, from one SVD.
 
     Parameters
@@ -65,6 +65,7 @@ def ridge_path(X, y, alphas, X_new=None):
     coef : ndarray of shape (n_alphas, n_features)
     intercept : ndarray of shape (n_alphas,)
     predictions : ndarray of shape (n_new, n_alphas), only when X_new is given
+    singular : ndarray, the singular values of the centered X, only when ``singular``
     """
     x_mean, y_mean = X.mean(axis=0), y.mean()
     u, s, vt = np.linalg.svd(X - x_mean, full_matrices=False)
@@ -72,9 +73,8 @@ def ridge_path(X, y, alphas, X_new=None):
     shrink = s / (s[None, :] ** 2 + np.asarray(alphas, dtype=float)[:, None])
     coef = (shrink * (u.T @ (y - y_mean))) @ vt
     intercept = y_mean - coef @ x_mean
-    if X_new is None:
-        return coef, intercept
-    return coef, intercept, X_new @ coef.T + intercept
+    extra = [] if X_new is None else [X_new @ coef.T + intercept]
+    return (coef, intercept, *extra, *([s] if singular else []))
 
 
 class KFoldRidgeCV(RegressorMixin, BaseEstimator):
@@ -101,6 +101,8 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
     mse_path_ : ndarray of shape (n_alphas, n_folds)
         Validation mean squared error per alpha and fold, laid out as ``LassoCV``'s.
     coef_, intercept_ : the Ridge fit on all data at ``alpha_``.
+    singular_ : ndarray of shape (n_features,)
+        Singular values of the centered X, as ``LinearRegression.singular_``.
 
     Examples
     --------
@@ -125,7 +127,7 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
             self.mse_path_[:, k] = ((pred - y[val, None]) ** 2).mean(axis=0)
         self.alphas_ = alphas
         self.alpha_ = alphas[np.argmin(self.mse_path_.mean(axis=1))]
-        coef, intercept = ridge_path(X, y, [self.alpha_])
+        coef, intercept, self.singular_ = ridge_path(X, y, [self.alpha_], singular=True)
         self.coef_, self.intercept_ = coef[0], intercept[0]
         return self
 
@@ -157,13 +159,18 @@ def effective_dof(estimator, X) -> float:
     regressor = estimator[-1]
     if isinstance(regressor, (Lasso, LassoCV)):
         return 1.0 + np.count_nonzero(regressor.coef_)
-    features = estimator[:-1].transform(X)
-    features = features - features.mean(axis=0)
-    # The R of a QR has the same singular values, for n·p² work instead of an n×n SVD.
-    s = np.linalg.svd(np.linalg.qr(features, mode="r"), compute_uv=False)
+    # LinearRegression and KFoldRidgeCV keep the singular values their fit computed.
+    s = getattr(regressor, "singular_", None)
+    if s is None:
+        features = estimator[:-1].transform(X)
+        features = features - features.mean(axis=0)
+        # The R of a QR has the same singular values, for n·p² work instead of an n×n SVD.
+        s = np.linalg.svd(np.linalg.qr(features, mode="r"), compute_uv=False)
     alpha = getattr(regressor, "alpha_", getattr(regressor, "alpha", 0.0))
     if isinstance(regressor, HuberRegressor):
         alpha = 0.0
     if alpha == 0:
-        return 1.0 + int(np.sum(s > s.max(initial=0) * max(features.shape) * np.finfo(float).eps))
+        # LinearRegression's own rank rule (scipy's lstsq with cond = max(n, p)·eps).
+        size = max(len(X), regressor.n_features_in_)
+        return 1.0 + int(np.sum(s > s.max(initial=0) * size * np.finfo(float).eps))
     return 1.0 + float(np.sum(s**2 / (s**2 + alpha)))

@@ -55,15 +55,14 @@ def to_script(model: RegressionModel) -> str:
 
 
 def _regressor_code(model: RegressionModel) -> str:
-    regressor = model.estimator_[-1]
     if model.loss == "huber":
         return (f"HuberRegressor(epsilon={HUBER_EPSILON!r}, alpha=0.0, "
                 f"max_iter={HUBER_MAX_ITER})")
     if model.alpha_ is None:
         return "LinearRegression()"
-    how = "chosen by cross-validation in the app" if hasattr(regressor, "cv") else "set by hand"
+    how = "set by hand" if model.cv_points_ is None else "chosen by cross-validation in the app"
     name = "Ridge" if model.penalty == "l2" else "Lasso"
-    extra = f", max_iter={LASSO_MAX_ITER}" if name == "Lasso" else ""
+    extra = f", max_iter={LASSO_MAX_ITER}, precompute=True" if name == "Lasso" else ""
     return f"{name}(alpha={float(model.alpha_)!r}{extra})  # alpha {how}"
 
 

@@ -74,6 +74,12 @@ LASSO_N_ALPHAS = 40
 LASSO_EPS = 1e-5
 LASSO_MAX_ITER = 10_000
 
+#: Above this many training points alpha is cross-validated on a random subsample
+#: of this size (drawn with ``random_state``); the fit then uses every training
+#: point with that alpha.  With 800,000 training points, Ridge's CV took 2.9 s;
+#: alpha barely moves with n once the sample is this large.
+CV_MAX_POINTS = 20_000
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -185,6 +191,9 @@ class RegressionModel(param.Parameterized):
     verdict_ = _result("The scores' verdict: 'over', 'under' (fitting), 'balanced' or 'unknown'.")
     hint_ = _result("The verdict in plain words, with the numbers behind it.")
     messages_ = _result("Warnings about the current fit, as sentences.", kind=param.List)
+    cv_points_ = _result(
+        "Number of training points the cross-validation of alpha used: all of them up to "
+        f"{CV_MAX_POINTS:,}, a random subsample of that many above; None without CV.")
 
     def __init__(self, **params):
         if params.get("data") is None:
@@ -283,8 +292,15 @@ class RegressionModel(param.Parameterized):
         estimator = self.make_estimator()
         n_train, n_test = int(is_train.sum()), int(is_test.sum())
         messages = self._configure_cv(estimator, n_train)
+        search = estimator[-1] if hasattr(estimator[-1], "cv") else None
+        cv_points = None if search is None else min(n_train, CV_MAX_POINTS)
         with WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            if search is not None and n_train > CV_MAX_POINTS:
+                estimator, search = self._fit_subsampled_cv(estimator, x[is_train], y[is_train])
+                messages.append(
+                    f"Alpha was cross-validated on a random {CV_MAX_POINTS:,} of the "
+                    f"{n_train:,} training points; the fit uses all of them.")
             estimator.fit(x[is_train, None], y[is_train])
             y_pred = estimator.predict(x[:, None])
         messages += _warning_messages(caught, self.loss)
@@ -296,7 +312,7 @@ class RegressionModel(param.Parameterized):
                             "left out of training and testing.")
         alpha = (None if self.loss == "huber" else
                  getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None)))
-        messages += self._grid_messages(estimator[-1])
+        messages += self._grid_messages(search)
         verdict, hint = self._verdict(train, test, n_train)
         return dict(
             true_rmse_=self._true_rmse(estimator),
@@ -304,7 +320,7 @@ class RegressionModel(param.Parameterized):
             estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=raw_coefficients(estimator),
             train_score_=train.r2, test_score_=test.r2, train_rmse_=train.rmse,
             test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
-            n_train_=n_train, n_test_=n_test, messages_=messages,
+            n_train_=n_train, n_test_=n_test, messages_=messages, cv_points_=cv_points,
             verdict_=verdict, hint_=hint,
         )
 
@@ -331,6 +347,18 @@ class RegressionModel(param.Parameterized):
         return [f"Only {n_train} training points: alpha is cross-validated "
                 f"with {folds} folds instead of {self.cv_folds}."]
 
+    def _fit_subsampled_cv(self, estimator: Pipeline, x: np.ndarray, y: np.ndarray):
+        """Choose alpha by CV on CV_MAX_POINTS random rows of x, y.
+
+        Return an unfitted pipeline with a plain Ridge or Lasso at that alpha,
+        and the fitted search.
+        """
+        rows = np.random.default_rng(self.random_state).choice(
+            len(x), CV_MAX_POINTS, replace=False)
+        search = estimator.fit(x[rows, None], y[rows])[-1]
+        manual = self.make_estimator(alpha_mode="manual", alpha=float(search.alpha_))
+        return manual, search
+
     def _size_messages(self, n_train: int, n_test: int) -> list[str]:
         messages = []
         if self.loss == "huber" and self.penalty != "none" and self.degree > 0:
@@ -349,7 +377,7 @@ class RegressionModel(param.Parameterized):
         return messages
 
     def _grid_messages(self, regressor) -> list[str]:
-        """Warn when cross-validation chose an alpha at an end of its grid."""
+        """Warn when cross-validation (``regressor``, None without) chose an end of its grid."""
         grid = getattr(regressor, "alphas_", None)
         if grid is None or not hasattr(regressor, "alpha_"):
             return []
@@ -413,9 +441,13 @@ def _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state, loss)
     folds = KFold(cv_folds, shuffle=True, random_state=random_state)
     if penalty == "l2":
         return Ridge(alpha=alpha) if manual else KFoldRidgeCV(RIDGE_ALPHAS, cv=folds)
+    # Coordinate descent over the p×p Gram matrix: a pass costs p², not n·p.  At
+    # 20,000 points and degree 5, LassoCV took 7.0 s with "auto" and 0.47 s with
+    # True; a Lasso on 800,000 points took 69 s without it.
     if manual:
-        return Lasso(alpha=alpha, max_iter=LASSO_MAX_ITER)
-    return LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS, max_iter=LASSO_MAX_ITER, cv=folds)
+        return Lasso(alpha=alpha, max_iter=LASSO_MAX_ITER, precompute=True)
+    return LassoCV(alphas=LASSO_N_ALPHAS, eps=LASSO_EPS, max_iter=LASSO_MAX_ITER, cv=folds,
+                   precompute=True)
 
 
 def raw_coefficients(estimator: Pipeline) -> np.ndarray:
