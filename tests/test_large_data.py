@@ -132,6 +132,8 @@ def test_large_data_are_drawn_as_images_and_no_point_is_sent(large_explorer):
     sources = [m for m in root.references() if isinstance(m, ColumnDataSource)]
     largest = max(len(next(iter(m.data.values()), [])) for m in sources if "image" not in m.data)
     assert largest <= 500  # the curves, not the 30,000 points
+    assert "**30,000 points** are drawn as images" in large_explorer._size_note()
+    assert Explorer()._size_note() == ""
 
 
 def test_a_degree_change_on_large_data_leaves_the_data_image_alone(large_explorer):

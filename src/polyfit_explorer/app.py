@@ -174,8 +174,7 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("model.samples_")
     def _samples_to_raster(self):
-        frame = self.model.samples_
-        return hv.Points(frame if self.large else frame.iloc[:0], ["x", "y"], ["split"])
+        return plots.raster_input(self.model.samples_)
 
     @param.depends("model.samples_")
     def _editable(self):
@@ -269,11 +268,8 @@ class Explorer(pn.viewable.Viewer):
     @param.depends("model.estimator_")
     def _predictions_to_raster(self):
         frame = self.model.samples_
-        rows = slice(None) if self.large else slice(0)
-        return hv.Points(pd.DataFrame({"y": frame["y"].to_numpy()[rows],
-                                       "y_pred": self.model.y_pred_[rows],
-                                       "split": frame["split"].values[rows]}),
-                         ["y", "y_pred"], ["split"])
+        return plots.raster_input(frame[["y", "split"]].assign(y_pred=self.model.y_pred_),
+                                  predicted=True)
 
     def _rows(self, split: str, predicted: bool = False) -> pd.DataFrame:
         """Return the samples of one split (none if large), with predictions if ``predicted``."""
@@ -290,13 +286,31 @@ class Explorer(pn.viewable.Viewer):
         Layers that depend on the same outputs share one stream, so a change
         refreshes each plot once, not once per layer.
         """
+        # A plain function, or HoloViews would add the method's own stream too.
+        return hv.DynamicMap(lambda: layer(), streams=[self._stream(layer)])
+
+    def _stream(self, layer) -> _Outputs:
+        """Return the one stream of the outputs ``layer`` depends on."""
         watched = tuple((info.inst, info.name)
                         for info in self.param.method_dependencies(layer.__name__))
         if watched not in self._streams:
             (owner,) = {inst for inst, _ in watched}
             self._streams[watched] = _Outputs(owner, [name for _, name in watched])
-        # A plain function, or HoloViews would add the method's own stream too.
-        return hv.DynamicMap(lambda: layer(), streams=[self._streams[watched]])
+        return self._streams[watched]
+
+    def _raster(self, points) -> hv.DynamicMap:
+        """Return the image of the layer method ``points``'s points, while the data are large.
+
+        It follows the plot's ranges and size, so zooming aggregates again.
+        Its legend would repeat the splits' own entries, which stay (with no points).
+        """
+        def image(x_range=None, y_range=None, width=None, height=None, scale=1.0):
+            if not self.large:
+                return plots.no_image()
+            return plots.rasterized(points(), x_range, y_range, width, height)
+
+        streams = [self._stream(points), hv.streams.RangeXY(), hv.streams.PlotSize()]
+        return hv.DynamicMap(image, streams=streams).opts(show_legend=False)
 
     def _data_plot(self):
         self._drawing = _dispatcher() is not None
@@ -311,7 +325,7 @@ class Explorer(pn.viewable.Viewer):
             draw.add_subscriber(self._points_drawn)
             selection = hv.streams.Selection1D(source=editable)
             selection.add_subscriber(self._points_selected)
-        raster = plots.rasterized(self._dynamic(self._samples_to_raster))
+        raster = self._raster(self._samples_to_raster)
         layers = map(self._dynamic, [self._samples, self._truth, self._pinned, self._fit])
         return reduce(mul, [raster, *layers, editable]).opts(
             title="Data, ground truth and fit: click to add a point, drag to move one",
@@ -329,10 +343,21 @@ class Explorer(pn.viewable.Viewer):
         ]
         return pn.Row(*(pmui.Button(label=label, on_click=action, description=tip,
                                     variant="outlined", size="small")
-                        for label, action, tip in buttons), sizing_mode="stretch_width")
+                        for label, action, tip in buttons),
+                      pn.pane.Markdown(self._size_note, margin=(0, 10)),
+                      sizing_mode="stretch_width")
+
+    @param.depends("model.samples_")
+    def _size_note(self) -> str:
+        """Say when the scatters are images, and why the edit tools do nothing then."""
+        if not self.large:
+            return ""
+        return (f"**{len(self.model.samples_):,} points** are drawn as images by Datashader "
+                "(zoom in for detail); editing by hand works up to "
+                f"{plots.RASTER_THRESHOLD:,} points.")
 
     def _prediction_plot(self):
-        raster = plots.rasterized(self._dynamic(self._predictions_to_raster))
+        raster = self._raster(self._predictions_to_raster)
         layers = map(self._dynamic, [self._identity, self._predictions])
         return reduce(mul, [raster, *layers]).opts(
             title="Predicted against actual", **PLOT_OPTIONS)
@@ -398,6 +423,7 @@ class Explorer(pn.viewable.Viewer):
                 pmui.Accordion(("Noise lab", _controls(generator, NOISE_PARAMETERS)),
                                sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
+            _without_debounce(self._data_controls[generator])
         return self._data_controls[generator]
 
     def _upload_controls(self, dataset) -> pn.Column:
@@ -488,8 +514,8 @@ class Explorer(pn.viewable.Viewer):
             self._alpha_slider(),
             _controls(self.model, MODEL_PARAMETERS[4:]),
             sizing_mode="stretch_width")
-        return pn.Column(message, data, model, self._export_buttons(),
-                         sizing_mode="stretch_width")
+        return _without_debounce(pn.Column(message, data, model, self._export_buttons(),
+                                           sizing_mode="stretch_width"))
 
     def _main(self):
         # Unlinked: both plots have a dimension "y", but on different axes.
@@ -537,6 +563,20 @@ def _controls(obj: param.Parameterized, names: list[str]) -> pn.Param:
         widgets[name] = spec
     return pn.Param(obj, parameters=names, widgets=widgets, show_name=False,
                     sizing_mode="stretch_width")
+
+
+def _without_debounce(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
+    """Apply the widgets' values as soon as they arrive, skipping Panel's 50 ms debounce.
+
+    Panel delays every browser change by 50 ms in case more follow.  Ours come
+    one at a time: sliders send a value on release or per arrow key, and the
+    rest are clicks.  Panel 1.9 has no public setting for this; the class
+    attribute ``_priority_changes``, which Panel's own Tabulator sets, names
+    the properties it applies at once, and it is set here per widget.
+    """
+    for widget in layout.select(pn.widgets.WidgetBase):
+        widget._priority_changes = ["value", "value_throttled"]
+    return layout
 
 
 class _RefusedValueFilter(logging.Filter):

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import functools
 
-import datashader as ds
 import holoviews as hv
 import holoviews.plotting.bokeh  # registers the backend that .opts() needs
 import numpy as np
 import pandas as pd
-from holoviews.operation.datashader import datashade
 
 __all__ = ["COLORS", "RASTER_THRESHOLD", "editable", "excluded", "fit", "identity", "pinned",
-           "predicted_vs_actual", "rasterized", "samples", "truth"]
+           "predicted_vs_actual", "raster_input", "rasterized", "samples", "truth"]
 
 #: Colours of the two splits, also used by the scores table.
 COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
@@ -110,33 +108,42 @@ def pinned(frame: pd.DataFrame) -> hv.Curve:
         color=PINNED_COLOR, line_width=3, alpha=0.5, line_dash="dashed", apply_ranges=False)
 
 
-def rasterized(points: hv.DynamicMap) -> hv.DynamicMap:
-    """Rasterize a DynamicMap of Points with a categorical ``split`` column, coloured by it.
+def raster_input(frame: pd.DataFrame, predicted: bool = False) -> hv.Points:
+    """All points (columns x, y or y, y_pred, and split), for :func:`rasterized`."""
+    kdims = [_Y, _Y_PRED] if predicted else ["x", "y"]
+    return hv.Points(frame, kdims, ["split"])
 
-    Datashader aggregates the points of each split into a grid of the plot's
-    pixels and HoloViews sends that image; zooming aggregates again at the new
-    range.  A pixel with one point is drawn at 40% opacity, so lone points stay
-    visible.  Below the threshold the layer holds no points and sends an empty image.
+
+def rasterized(points: hv.Points, x_range=None, y_range=None, width=None,
+               height=None) -> hv.RGB:
+    """Rasterize ``points`` (with a categorical ``split`` column) into one image.
+
+    Datashader counts the points of each split in every pixel of a
+    ``width`` × ``height`` grid over the ranges (the points' extent where a
+    range is None) and mixes the splits' colours.  A pixel with one point is
+    drawn at 40% opacity, so lone points stay visible.  Datashader (and the
+    Numba it compiles with) is imported here, on first use: it adds seconds to
+    the start of an app that never sees large data.
     """
-    # Its legend would repeat the splits' own entries, which stay (with no points).
-    return _shade_splits(points, aggregator=ds.count_cat("split"),
-                         color_key={**COLORS, "excluded": EXCLUDED_COLOR},
-                         min_alpha=100).opts(show_legend=False)
+    import datashader as ds
+    from holoviews.operation.datashader import datashade
 
-
-class _shade_splits(datashade):
-    """``datashade``, which fails to shade categories of no points: those get no image."""
-
-    def _process(self, element, key=None):
-        if len(element):
-            return super()._process(element, key)
-        return _no_image()
+    if not len(points):
+        return no_image()
+    return datashade(points, aggregator=ds.count_cat("split"), dynamic=False,
+                     color_key={**COLORS, "excluded": EXCLUDED_COLOR}, min_alpha=100,
+                     x_range=x_range, y_range=y_range, width=width or 400,
+                     height=height or 400)
 
 
 @functools.cache
-def _no_image() -> hv.RGB:
-    # Made by datashade itself, so its dimensions are those of the real images.
-    return datashade(hv.Points([]), aggregator=ds.count(), dynamic=False)
+def no_image() -> hv.RGB:
+    """Return an image with no pixels: the raster layer while the data are small.
+
+    Always the same object, which HoloViews does not send again.
+    """
+    empty = np.empty(0)
+    return hv.RGB((empty, empty, *[np.zeros((0, 0))] * 4), vdims=list("RGBA"))
 
 
 def _sync_labels(plot, element):
