@@ -11,6 +11,8 @@ from sklearn.metrics import r2_score
 
 from polyfit_explorer import DataGenerator, RegressionModel
 from polyfit_explorer.app import Explorer
+from polyfit_explorer.diagnostic_views import DiagnosticsView
+from polyfit_explorer.diagnostics import Diagnostics, Snapshot
 from polyfit_explorer.estimators import KFoldRidgeCV, effective_dof
 from polyfit_explorer.model import CV_MAX_POINTS, RIDGE_ALPHAS, polynomial_regression
 from polyfit_explorer.plots import RASTER_THRESHOLD
@@ -160,3 +162,18 @@ def test_hand_edits_are_refused_on_large_data(large_explorer):
     large_explorer._points_drawn({"x": [0.0], "y": [0.0], "label": [np.nan]})
     assert large_explorer.model.data.data is frame
     assert f"up to {RASTER_THRESHOLD:,} points" in large_explorer.message
+
+
+def test_the_apps_diagnostics_of_large_data_use_a_seeded_subsample(large_ridge):
+    snap = Snapshot.of(large_ridge, max_points=CV_MAX_POINTS)
+    assert (len(snap.x_train), len(snap.x_test)) == (20_000, 5_000)
+    x_train, _ = train_arrays(large_ridge)
+    assert np.isin(snap.x_train, x_train).all()
+    assert len(np.unique(snap.x_train)) == 20_000  # drawn without replacement
+    again = Snapshot.of(large_ridge, max_points=CV_MAX_POINTS)
+    np.testing.assert_array_equal(snap.x_train, again.x_train)
+    assert len(Snapshot.of(large_ridge).x_train) == 24_000  # scripts get every point
+    view = DiagnosticsView(diagnostics=Diagnostics(model=large_ridge))
+    assert ("a random 20,000 of the 24,000 training points and 5,000 of the 6,000 test"
+            in view._sample_note())
+    assert DiagnosticsView(diagnostics=Diagnostics())._sample_note() == ""

@@ -73,6 +73,22 @@ BIAS_VARIANCE_ALPHAS = RIDGE_ALPHAS[::2]
 MAX_NOISE_DRAWS = 4_000_000
 
 
+def sample_sizes(n_train: int, n_test: int, max_points: int) -> tuple[int, int]:
+    """Return the training and test sizes :meth:`Snapshot.of` keeps with ``max_points``."""
+    if n_train <= max_points:
+        return n_train, n_test
+    return max_points, min(n_test, math.ceil(n_test * max_points / n_train))
+
+
+def _subsample(is_train: np.ndarray, is_test: np.ndarray, max_points: int, seed: int):
+    rng = np.random.default_rng(seed)
+    n_train, n_test = sample_sizes(int(is_train.sum()), int(is_test.sum()), max_points)
+    keep = np.zeros_like(is_train), np.zeros_like(is_test)
+    for kept, rows, size in zip(keep, (is_train, is_test), (n_train, n_test), strict=True):
+        kept[rng.choice(np.flatnonzero(rows), size, replace=False)] = True
+    return keep
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """A frozen copy of what the diagnostics need from a :class:`RegressionModel`.
@@ -98,11 +114,19 @@ class Snapshot:
     has_truth: bool = True
 
     @classmethod
-    def of(cls, model: RegressionModel, grid_points: int = GRID_POINTS) -> Snapshot:
-        """Copy ``model``'s current sample, split, settings and ground truth."""
+    def of(cls, model: RegressionModel, grid_points: int = GRID_POINTS,
+           max_points: int | None = None) -> Snapshot:
+        """Copy ``model``'s current sample, split, settings and ground truth.
+
+        With ``max_points``, a larger training split is replaced by a random
+        ``max_points`` of its rows and the test split is cut by the same
+        share, drawn with the model's split seed: see :func:`sample_sizes`.
+        """
         data, frame = model.data, model.samples_
         is_test = (frame["split"] == "test").to_numpy()
         is_train = (frame["split"] == "train").to_numpy()
+        if max_points is not None and is_train.sum() > max_points:
+            is_train, is_test = _subsample(is_train, is_test, max_points, model.random_state)
         x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
         grid = data.grid(grid_points)
         true_coef = getattr(data, "coefficients", None)
