@@ -121,6 +121,13 @@ def assert_names(error: ValueError, names):
     assert any(name in str(error) for name in names), error
 
 
+def assert_refused(error: ValueError, bad: str | None, crossed: bool):
+    """The refusal was due, and names the refused parameter (x_min when the ends crossed)."""
+    assert (bad, crossed) != (None, False), f"valid settings refused: {error}"
+    assert_names(error, [name for name, refused in ((bad, bad is not None),
+                                                    ("x_min", crossed)) if refused])
+
+
 @FUZZ
 @given(data=st.data())
 def test_any_settings_fit_finitely_or_are_refused_by_name(data):
@@ -138,9 +145,7 @@ def test_any_settings_fit_finitely_or_are_refused_by_name(data):
     try:
         model = RegressionModel(data=cls(**generator), **fit)
     except ValueError as error:
-        assert (bad, crossed) != (None, False), f"valid settings refused: {error}"
-        assert_names(error, [name for name, refused in ((bad, bad is not None),
-                                                        ("x_min", crossed)) if refused])
+        assert_refused(error, bad, crossed)
         return
     assert bad is None, f"{bad} accepted a value beyond its range"
     assert not crossed, "x_min >= x_max accepted"

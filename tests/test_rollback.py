@@ -68,7 +68,7 @@ def test_a_failing_ground_truth_keeps_the_old_sample_and_fit():
 def test_a_failing_custom_parameter_is_rolled_back_too():
     model = RegressionModel(data=FailingTruth(n_samples=50), degree=2)
     before = state(model)
-    with pytest.raises(UpdateFailed, match="slope=-1.0.*ZeroDivisionError"):
+    with pytest.raises(UpdateFailed, match=r"slope=-1\.0.*ZeroDivisionError"):
         model.data.slope = -1.0
     assert state(model) == before
 
@@ -76,7 +76,7 @@ def test_a_failing_custom_parameter_is_rolled_back_too():
 def test_a_failing_estimator_keeps_the_old_degree_and_fit():
     model = FailingModel(data=DataGenerator(n_samples=60), degree=3)
     before = (model.degree, model.estimator_, model.scores, model.coef_)
-    with pytest.raises(UpdateFailed, match="degree=8 failed in make_estimator.*Kept degree=3"):
+    with pytest.raises(UpdateFailed, match=r"degree=8 failed in make_estimator.*Kept degree=3"):
         model.degree = 8
     assert (model.degree, model.estimator_, model.scores) == before[:3]
     np.testing.assert_array_equal(model.coef_, before[3])
@@ -88,7 +88,7 @@ def test_a_model_failure_on_new_data_restores_the_data():
     # The sample changes first, then the model's fit of it fails: both stay as they were.
     model = FailingModel(data=DataGenerator(n_samples=60), degree=5)
     before = (model.data.data, model.estimator_, model.samples_, model.scores)
-    with pytest.raises(UpdateFailed, match="n_samples=120 failed in make_estimator.*"
+    with pytest.raises(UpdateFailed, match=r"n_samples=120 failed in make_estimator.*"
                                            "Kept n_samples=60") as caught:
         model.data.n_samples = 120
     assert isinstance(caught.value.__cause__, RuntimeError)
