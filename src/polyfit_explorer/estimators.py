@@ -137,28 +137,33 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
 
 
 class ScaledHuberRegressor(HuberRegressor):
-    """``HuberRegressor`` fitted to y centered on its median and divided by its spread.
+    """``HuberRegressor`` that refits on a centred, scaled y when L-BFGS fails.
 
-    Without a penalty the Huber fit is equivariant: fitting (y - m) / s and
-    mapping the coefficients back gives the same fit.  But L-BFGS fails
-    ("ABNORMAL") on y far from 0, e.g. a noise mean of 10⁶, so the solver
-    sees the scaled y.  The fitted ``coef_``, ``intercept_`` and ``scale_`` are
-    those of the original y.
+    L-BFGS stops with "ABNORMAL" (a ``ValueError``) on y far from 0, e.g. a
+    noise mean of 10⁶.  Without a penalty the Huber fit is equivariant, so
+    fitting (y - median) / spread and mapping the coefficients back gives the
+    same fit.  Only a failed fit is redone: otherwise the result is exactly
+    scikit-learn's, which the exported script reproduces.
 
     Examples
     --------
     >>> import numpy as np
     >>> X = np.arange(10.0).reshape(-1, 1)
-    >>> fit = ScaledHuberRegressor(alpha=0.0).fit(X, 1e6 + 2 * X[:, 0])
+    >>> fit = ScaledHuberRegressor(alpha=0.0).fit(X, -1e6 + 2 * X[:, 0])
     >>> round(float(fit.coef_[0]), 6), round(float(fit.intercept_))
-    (2.0, 1000000)
+    (2.0, -1000000)
     """
 
     def fit(self, X, y, sample_weight=None):
-        """Fit on the scaled y, then express the fit in the original y."""
+        """Fit as HuberRegressor; on a solver failure, fit the scaled y and map back."""
+        try:
+            return super().fit(X, y, sample_weight=sample_weight)
+        except ValueError as error:
+            if "ABNORMAL" not in str(error):
+                raise
         y = np.asarray(y, dtype=float)
-        center = float(np.median(y)) if len(y) else 0.0
-        spread = float(np.max(np.abs(y - center), initial=0.0)) or 1.0
+        center = float(np.median(y))
+        spread = float(np.max(np.abs(y - center))) or 1.0
         super().fit(X, (y - center) / spread, sample_weight=sample_weight)
         self.coef_ = self.coef_ * spread
         self.intercept_ = self.intercept_ * spread + center
