@@ -101,3 +101,24 @@ def test_a_refused_value_is_not_reported_as_a_fault():
     with pytest.raises(InvalidValue) as caught:
         model.data.x_min = 9.0
     assert not isinstance(caught.value, UpdateFailed)
+
+
+def test_a_failing_plot_layer_keeps_its_last_element_and_says_why(caplog):
+    from polyfit_explorer import Explorer
+
+    class Flaky(RegressionModel):
+        broken = False
+
+        def fit_curve(self, n_points=500):
+            if self.broken:
+                raise RuntimeError("no curve today")
+            return super().fit_curve(n_points)
+
+    explorer = Explorer(model=Flaky(data=DataGenerator(n_samples=30)))
+    first = explorer._fit()
+    explorer.model.broken = True
+    with caplog.at_level("ERROR", logger="polyfit_explorer.app"):
+        again = explorer._fit()
+    assert again is first
+    assert "RuntimeError: no curve today" in explorer.message
+    assert [r.exc_info for r in caplog.records] == [None]  # one line, no traceback
