@@ -7,19 +7,18 @@ some settings, and a model whose estimator cannot be built for some degree.
 from __future__ import annotations
 
 import numpy as np
-import param
 import pytest
 from numpy.polynomial import Polynomial
 from sklearn.metrics import r2_score
 
 from polyfit_explorer import DataGenerator, RegressionModel
-from polyfit_explorer.parameters import InvalidValue, UpdateFailed
+from polyfit_explorer.parameters import InvalidValue, Number, UpdateFailed
 
 
 class FailingTruth(DataGenerator):
     """A line whose ground truth raises for more than 300 samples or a negative slope."""
 
-    slope = param.Number(default=1.0, bounds=(-5.0, 5.0), label="Slope", doc="Slope of the line.")
+    slope = Number(default=1.0, bounds=(-5.0, 5.0), label="Slope", doc="Slope of the line.")
 
     def ground_truth(self, x):
         """Return slope · x; refuse big samples and negative slopes, as a buggy truth would."""
