@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import io
 import logging
-from functools import reduce
+from functools import reduce, wraps
 from operator import mul
 
 import holoviews as hv
@@ -26,7 +26,7 @@ from .diagnostics import Diagnostics
 from .exports import to_csv, to_script, to_skops
 from .links import MODEL_SETTINGS, apply_query, query_of
 from .model import SPLITS, RegressionModel
-from .parameters import InvalidValue
+from .parameters import InvalidValue, UpdateFailed, where
 from .userdata import MAX_BYTES
 
 __all__ = ["Explorer"]
@@ -80,6 +80,27 @@ PLOT_OPTIONS = dict(
     responsive=True, height=420, legend_position="top", legend_cols=4, padding=0.08)
 
 
+def _keeps_last(layer):
+    """Make a plot layer report an exception and return its last good element instead.
+
+    HoloViews would log "Callable raised" with a traceback and the plot could
+    break; this way the plot keeps its previous state and the app says why.
+    The first call has no previous element, so it raises.
+    """
+    @wraps(layer)
+    def guarded(self):
+        try:
+            element = layer(self)
+        except Exception as error:
+            if layer.__name__ not in self._last_elements:
+                raise
+            self._on_error(error)
+            return self._last_elements[layer.__name__]
+        self._last_elements[layer.__name__] = element
+        return element
+    return guarded
+
+
 class Explorer(pn.viewable.Viewer):
     """Interactive view of a :class:`RegressionModel` and its data.
 
@@ -124,6 +145,7 @@ class Explorer(pn.viewable.Viewer):
         self._selection = []
         self._drawing = False
         self._streams = {}
+        self._last_elements = {}
         self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model))
 
     @property
@@ -149,12 +171,25 @@ class Explorer(pn.viewable.Viewer):
         self.message = ""
 
     def _on_error(self, exception: BaseException):
-        """Show why a change failed; a refused input left the models as they were."""
-        if isinstance(exception, InvalidValue):
+        """Show why a change failed; the models kept their previous, valid state.
+
+        A refused value is the user's and is only shown.  A failure of code (a
+        subclass's ``ground_truth`` raising, a plot layer failing) is also logged,
+        as one line naming the exception and where it was raised: the models rolled
+        back and the plots kept their last state, so a traceback would only hide it.
+        """
+        if isinstance(exception, InvalidValue) and not isinstance(exception, UpdateFailed):
             self.message = str(exception)
+            return
+        if isinstance(exception, UpdateFailed):
+            text = str(exception)
         else:
-            log.error("Unexpected error in a callback", exc_info=exception)
-            self.message = f"Unexpected error: {exception}"
+            text = (f"Unexpected error{where(exception)}: {type(exception).__name__}: "
+                    f"{exception}. The plots show the last valid state.")
+        log.error("%s", text)
+        self.message = text
+        if pn.state.notifications is not None:  # only where notifications are enabled
+            pn.state.notifications.error(text, duration=8000)
 
     # ---- plot layers: each is a DynamicMap, so updates patch its data -----
     # Train and test are separate elements with fixed colours (a split column
@@ -167,16 +202,19 @@ class Explorer(pn.viewable.Viewer):
         return len(self.model.samples_) > plots.RASTER_THRESHOLD
 
     @param.depends("model.samples_")
+    @_keeps_last
     def _samples(self):
         rows = (self.model.samples_["split"] == "excluded").to_numpy() & (not self.large)
         return self._by_split(plots.samples) * plots.excluded(
             self.model.samples_.loc[rows, ["x", "y"]])
 
     @param.depends("model.samples_")
+    @_keeps_last
     def _samples_to_raster(self):
         return plots.raster_input(self.model.samples_)
 
     @param.depends("model.samples_")
+    @_keeps_last
     def _editable(self):
         # The edit layer holds x, y and labels, not the split: a new split (test size,
         # seed, an exclusion) returns the same element, which is not sent again.
@@ -190,6 +228,7 @@ class Explorer(pn.viewable.Viewer):
         return self._editable_shown[1]
 
     @param.depends("pinned")
+    @_keeps_last
     def _pinned(self):
         frame = self.pinned if self.pinned is not None else pd.DataFrame(
             {"x": [np.nan], "y": [np.nan]})
@@ -242,6 +281,7 @@ class Explorer(pn.viewable.Viewer):
         self.pinned = None
 
     @param.depends("model.samples_")
+    @_keeps_last
     def _truth(self):
         frame = self.model.data.truth()
         if self._truth_shown is None or not frame.equals(self._truth_shown[0]):
@@ -249,14 +289,17 @@ class Explorer(pn.viewable.Viewer):
         return self._truth_shown[1]
 
     @param.depends("model.estimator_")
+    @_keeps_last
     def _fit(self):
         return plots.fit(self.model.fit_curve())
 
     @param.depends("model.estimator_")
+    @_keeps_last
     def _predictions(self):
         return self._by_split(plots.predicted_vs_actual, predicted=True)
 
     @param.depends("model.samples_")
+    @_keeps_last
     def _identity(self):
         y = self.model.samples_["y"]
         return plots.identity(y.min(), y.max())
@@ -266,6 +309,7 @@ class Explorer(pn.viewable.Viewer):
         return reduce(mul, (plot(self._rows(split, predicted), split) for split in SPLITS))
 
     @param.depends("model.estimator_")
+    @_keeps_last
     def _predictions_to_raster(self):
         frame = self.model.samples_
         return plots.raster_input(frame[["y", "split"]].assign(y_pred=self.model.y_pred_),
@@ -590,6 +634,8 @@ class _RefusedValueFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, UpdateFailed):
+            return False  # Explorer._on_error, which Panel calls next, logs it in one line
         if isinstance(error, InvalidValue):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.msg, record.args, record.exc_info = "Refused value: %s", (error,), None

@@ -14,7 +14,7 @@ import pandas as pd
 import param
 from numpy.polynomial import polynomial as npoly
 
-from .parameters import Integer, InvalidValue, Number
+from .parameters import Integer, InvalidValue, Number, rolled_back
 
 __all__ = [
     "NOISE_KINDS",
@@ -68,6 +68,8 @@ class Noise:
         """Return the variance of the noise at ``x``, outliers included (inf if undefined)."""
         unit = np.inf if self.kind == "student_t" and self.df <= 2 else 1.0
         sd = self.sd_at(np.asarray(x, dtype=float))
+        if self.sd == 0:  # no noise, whatever its kind: not 0 · ∞
+            return np.zeros_like(sd)
         return sd**2 * (unit + self.outlier_fraction * self.outlier_scale**2)
 
     def unit(self, rng: np.random.Generator, shape) -> np.ndarray:
@@ -197,8 +199,24 @@ class DataGenerator(param.Parameterized):
         self._valid_range = (self.x_min, self.x_max)
         # Every parameter except the outputs feeds the sample, including those a
         # subclass adds for its own curve, so discover them rather than list them.
-        self.param.watch(self._sample, self._inputs())
+        self.param.watch(self._inputs_changed, self._inputs())
         self._sample()
+
+    def _inputs_changed(self, *events):
+        """Resample, all changes or none: on an error restore inputs and data, then raise.
+
+        The error may come from this generator (its ``ground_truth``) or from a
+        model fitting the new sample; either way the old sample stays.
+        """
+        data, edited = self.data, self.edited
+        try:
+            self._sample()
+        except Exception as error:
+            with param.parameterized.discard_events(self), param.edit_constant(self):
+                self.param.update({e.name: e.old for e in events}, data=data, edited=edited)
+            failure = rolled_back({e.name: e.new for e in events},
+                                  {e.name: e.old for e in events}, error)
+            raise failure from failure.__cause__
 
     def _inputs(self) -> list[str]:
         return [p for p in self.param

@@ -694,7 +694,7 @@ def learning_curve(snap: Snapshot, n_sizes: int = 12) -> pd.DataFrame:
 # ---- coefficients -----------------------------------------------------------
 
 
-def coefficients(snap: Snapshot) -> pd.DataFrame:
+def coefficients(snap: Snapshot) -> pd.DataFrame | None:
     """Return the fit's coefficients in x, next to the truth's when it is a polynomial.
 
     ``dropped`` marks the powers whose standardized coefficient is exactly 0
@@ -703,8 +703,11 @@ def coefficients(snap: Snapshot) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with columns power, fitted, true (NaN where unknown), dropped.
+    DataFrame with columns power, fitted, true (NaN where unknown), dropped; None
+    when the coefficients in x exceed the floating-point range.
     """
+    if snap.coef_ is None:
+        return None
     fitted = np.asarray(snap.coef_, dtype=float)
     power = np.arange(len(fitted))
     true = np.full(len(fitted), np.nan)

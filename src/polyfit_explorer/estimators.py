@@ -8,7 +8,7 @@ from sklearn.linear_model import HuberRegressor, Lasso, LassoCV
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["IntervalScaler", "KFoldRidgeCV", "effective_dof", "ridge_path"]
+__all__ = ["IntervalScaler", "KFoldRidgeCV", "ScaledHuberRegressor", "effective_dof", "ridge_path"]
 
 
 class IntervalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -136,6 +136,41 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
+
+
+class ScaledHuberRegressor(HuberRegressor):
+    """``HuberRegressor`` that refits on a centred, scaled y when L-BFGS fails.
+
+    L-BFGS stops with "ABNORMAL" (a ``ValueError``) on y far from 0, e.g. a
+    noise mean of 10⁶.  Without a penalty the Huber fit is equivariant, so
+    fitting (y - median) / spread and mapping the coefficients back gives the
+    same fit.  Only a failed fit is redone: otherwise the result is exactly
+    scikit-learn's, which the exported script reproduces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(10.0).reshape(-1, 1)
+    >>> fit = ScaledHuberRegressor(alpha=0.0).fit(X, -1e6 + 2 * X[:, 0])
+    >>> round(float(fit.coef_[0]), 6), round(float(fit.intercept_))
+    (2.0, -1000000)
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit as HuberRegressor; on a solver failure, fit the scaled y and map back."""
+        try:
+            return super().fit(X, y, sample_weight=sample_weight)
+        except ValueError as error:
+            if "ABNORMAL" not in str(error):
+                raise
+        y = np.asarray(y, dtype=float)
+        center = float(np.median(y))
+        spread = float(np.max(np.abs(y - center))) or 1.0
+        super().fit(X, (y - center) / spread, sample_weight=sample_weight)
+        self.coef_ = self.coef_ * spread
+        self.intercept_ = self.intercept_ * spread + center
+        self.scale_ = self.scale_ * spread
+        return self
 
 
 def effective_dof(estimator, X) -> float:

@@ -10,7 +10,7 @@ import json
 import skops.io
 from sklearn.model_selection import KFold
 
-from .estimators import IntervalScaler, KFoldRidgeCV
+from .estimators import IntervalScaler, KFoldRidgeCV, ScaledHuberRegressor
 from .model import HUBER_EPSILON, HUBER_MAX_ITER, LASSO_MAX_ITER, RegressionModel
 
 __all__ = ["SKOPS_TRUSTED", "load_skops", "to_csv", "to_script", "to_skops"]
@@ -18,7 +18,7 @@ __all__ = ["SKOPS_TRUSTED", "load_skops", "to_csv", "to_script", "to_skops"]
 #: Types ``skops.io.load`` must be told to trust: the project's own estimators, and the
 #: scikit-learn splitter a cross-validated alpha keeps (skops lists no splitter as safe).
 SKOPS_TRUSTED = [f"{cls.__module__}.{cls.__qualname__}"
-                 for cls in (IntervalScaler, KFoldRidgeCV, KFold)]
+                 for cls in (IntervalScaler, KFoldRidgeCV, ScaledHuberRegressor, KFold)]
 
 
 def to_csv(model: RegressionModel) -> str:

@@ -23,15 +23,15 @@ import pandas as pd
 import param
 from numpy.polynomial import Polynomial as NumpyPolynomial
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import HuberRegressor, Lasso, LassoCV, LinearRegression, Ridge
+from sklearn.linear_model import Lasso, LassoCV, LinearRegression, Ridge
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from .data import MAX_SEED, DataGenerator
-from .estimators import IntervalScaler, KFoldRidgeCV, effective_dof
-from .parameters import Integer, Number
+from .estimators import IntervalScaler, KFoldRidgeCV, ScaledHuberRegressor, effective_dof
+from .parameters import Integer, InvalidValue, Number, rolled_back
 
 __all__ = [
     "LOSSES",
@@ -173,7 +173,9 @@ class RegressionModel(param.Parameterized):
         "The fitted data: columns x, y and split ('train', 'test' or 'excluded'), with the "
         "data's index. Replaced when the data or the split change, not on a refit.")
     y_pred_ = _result("Predictions of the fit at every row of the data.")
-    coef_ = _result("Polynomial coefficients in x, constant term first.")
+    coef_ = _result(
+        "Polynomial coefficients in x, constant term first; None when they exceed the "
+        "floating-point range (a high degree on a narrow interval or one far from 0).")
     train_score_ = _result("R² on the training split.")
     test_score_ = _result("R² on the test split; None with fewer than 2 test points.")
     train_rmse_ = _result("Root-mean-square error on the training split.")
@@ -198,7 +200,7 @@ class RegressionModel(param.Parameterized):
     def __init__(self, **params):
         if params.get("data") is None:
             params["data"] = DataGenerator()
-        self._split_cache = self._fitted_frame = self._fitted_key = None
+        self._split_cache = self._fitted_frame = self._fitted_key = self._valid = None
         super().__init__(**params)
 
     # ---- public API -------------------------------------------------------
@@ -255,14 +257,39 @@ class RegressionModel(param.Parameterized):
         if self._fitted_frame is frame and self._fitted_key == key:
             return
         previous_split = self._split_cache
-        role = self._split(frame)
-        updates = self._fit_split(frame["x"].to_numpy(), frame["y"].to_numpy(), role)
+        try:
+            role = self._split(frame)
+            updates = self._fit_split(frame["x"].to_numpy(), frame["y"].to_numpy(), role)
+        except Exception as error:
+            self._split_cache = previous_split
+            failure = self._roll_back(error)
+            raise failure from failure.__cause__
         if frame is not self._fitted_frame or self._split_cache is not previous_split:
             updates["samples_"] = frame.assign(
                 split=pd.Categorical.from_codes(role, ROLES))
         self._fitted_frame, self._fitted_key = frame, key
         with param.edit_constant(self):
             self.param.update(updates)
+        self._valid = self._settings()
+
+    def _settings(self) -> dict:
+        """Return the settings, a subclass's own included: everything but data and results."""
+        return {name: getattr(self, name) for name in self.param
+                if name not in ("name", "data") and not name.endswith("_")}
+
+    def _roll_back(self, error: Exception) -> Exception:
+        """Restore the last settings that fitted; return the error to raise.
+
+        The results were not touched yet, so they stay those of those settings.
+        While the model is being created there is nothing to restore.
+        """
+        if self._valid is None:
+            return error
+        changed = {name: value for name, value in self._settings().items()
+                   if value != self._valid[name]}
+        with param.parameterized.discard_events(self):
+            self.param.update({name: self._valid[name] for name in changed})
+        return rolled_back(changed, {name: self._valid[name] for name in changed}, error)
 
     def _split(self, frame: pd.DataFrame) -> np.ndarray:
         """Return each row's role code (0 train, 1 test, 2 excluded), cached.
@@ -279,6 +306,9 @@ class RegressionModel(param.Parameterized):
             return cached[2]
         role = np.where(labels.isin(self.excluded), 2, 0).astype(np.int8)
         kept = np.flatnonzero(role == 0)
+        if len(kept) == 0:
+            raise InvalidValue(f"excluded (Excluded points) must leave at least 1 of the "
+                               f"{len(labels)} points to fit; it excludes them all.")
         if len(kept) >= 2:
             # Round the test share up, but leave at least one point on each side.
             n_test = min(max(math.ceil(self.test_size * len(kept)), 1), len(kept) - 1)
@@ -313,16 +343,32 @@ class RegressionModel(param.Parameterized):
         alpha = (None if self.loss == "huber" else
                  getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None)))
         messages += self._grid_messages(search)
+        coef, coef_messages = self._coefficients(estimator)
         verdict, hint = self._verdict(train, test, n_train)
         return dict(
             true_rmse_=self._true_rmse(estimator),
             edf_=effective_dof(estimator, x[is_train, None]),
-            estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=raw_coefficients(estimator),
+            estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=coef,
             train_score_=train.r2, test_score_=test.r2, train_rmse_=train.rmse,
             test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
-            n_train_=n_train, n_test_=n_test, messages_=messages, cv_points_=cv_points,
+            n_train_=n_train, n_test_=n_test, messages_=messages + coef_messages,
+            cv_points_=cv_points,
             verdict_=verdict, hint_=hint,
         )
+
+    def _coefficients(self, estimator) -> tuple[np.ndarray | None, list[str]]:
+        """Return the coefficients in x, or None where float64 cannot hold them.
+
+        The fit itself works on x mapped onto [-1, 1]; in x, a narrow interval or
+        one far from 0 at a high degree needs coefficients beyond 1e308.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            coef = raw_coefficients(estimator)
+        if np.isfinite(coef).all():
+            return coef, []
+        return None, [f"At degree {self.degree} on [{self.data.x_min:g}, {self.data.x_max:g}] "
+                      "the coefficients in x exceed the floating-point range; the fit and "
+                      "its scores are unaffected."]
 
     def _true_rmse(self, estimator) -> float | None:
         """RMSE against E[y|x] on a grid; None when the truth is unknown (your own data)."""
@@ -398,14 +444,18 @@ class RegressionModel(param.Parameterized):
                             "so the training error says nothing. Lower the degree.")
         if test.r2 is None or train.r2 is None:
             return "unknown", "Too few points to compare training and test error."
-        noise = self.data.noise_floor()
+        noise = self.data.noise_floor()  # NaN for your own data: the noise is unknown
         if train.r2 < 0.5 or (noise > 0 and train.rmse > 1.5 * noise):
+            against = f" against noise σ {noise:.3g}" if np.isfinite(noise) else ""
             return "under", (f"Under-fitting: even the training data are fitted poorly "
-                             f"(train R² {train.r2:.2f}, RMSE {train.rmse:.3g} against noise "
-                             f"σ {noise:.3g}). Raise the degree or lower alpha.")
+                             f"(train R² {train.r2:.2f}, RMSE {train.rmse:.3g}{against}). "
+                             "Raise the degree or lower alpha.")
         if test.rmse > 1.25 * train.rmse and train.r2 - test.r2 > 0.02:
-            return "over", (f"Over-fitting: the test error is {test.rmse / train.rmse:.1f}× "
-                            f"the training error. Lower the degree or raise alpha.")
+            # A fit through every training point has no error to divide by.
+            ratio = (f"{test.rmse / train.rmse:.1f}× the training error" if train.rmse > 0
+                     else f"{test.rmse:.3g} and the training error 0")
+            return "over", (f"Over-fitting: the test error is {ratio}. "
+                            "Lower the degree or raise alpha.")
         return "balanced", ("Balanced: training and test errors are close "
                             f"(RMSE {train.rmse:.3g} and {test.rmse:.3g}).")
 
@@ -434,7 +484,7 @@ def polynomial_regression(degree: int, x_min: float, x_max: float, penalty: str 
 def _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state, loss):
     if loss == "huber":
         # alpha=0: no penalty, as for least squares without one.
-        return HuberRegressor(epsilon=HUBER_EPSILON, alpha=0.0, max_iter=HUBER_MAX_ITER)
+        return ScaledHuberRegressor(epsilon=HUBER_EPSILON, alpha=0.0, max_iter=HUBER_MAX_ITER)
     if penalty == "none" or degree == 0:
         return LinearRegression()
     manual = alpha_mode == "manual"

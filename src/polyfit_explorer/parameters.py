@@ -15,9 +15,12 @@ so it keeps the message and inherits bounds, label and doc::
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
+
 import param
 
-__all__ = ["Integer", "InvalidValue", "Number", "range_error"]
+__all__ = ["Integer", "InvalidValue", "Number", "UpdateFailed", "range_error", "rolled_back"]
 
 
 class InvalidValue(ValueError):
@@ -62,3 +65,39 @@ class Integer(_RangeMessage, param.Integer):
     """An integer parameter whose bound errors give the allowed range."""
 
     __slots__ = []
+
+
+class UpdateFailed(InvalidValue):
+    """A change made the recomputation raise; the object rolled back to its previous state.
+
+    The error raised by the recomputation is the ``__cause__``.  Raised for faults
+    in code, typically a subclass's ``ground_truth`` or ``make_estimator``, not for
+    values outside a declared range.
+    """
+
+
+def rolled_back(changes: dict, kept: dict, error: Exception) -> InvalidValue:
+    """Return the error to raise after a failed recomputation was rolled back.
+
+    A refusal (:class:`InvalidValue`) already says why and passes unchanged;
+    any other exception is a fault in code and becomes an :class:`UpdateFailed`
+    that names the change, the failing line and the settings kept.
+    """
+    if isinstance(error, InvalidValue) and not isinstance(error, UpdateFailed):
+        return error
+    cause = error.__cause__ if isinstance(error, UpdateFailed) else error
+    new = ", ".join(f"{name}={value!r}" for name, value in changes.items()) or "the new data"
+    old = ", ".join(f"{name}={value!r}" for name, value in kept.items()) or "the previous fit"
+    failed = UpdateFailed(f"Setting {new} failed{where(cause)}: {type(cause).__name__}: "
+                          f"{cause}. Kept {old}.")
+    failed.__cause__ = cause
+    return failed
+
+
+def where(error: BaseException) -> str:
+    """Return ' in function (file.py:line)' for the line that raised ``error``."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" in {frame.name} ({Path(frame.filename).name}:{frame.lineno})"

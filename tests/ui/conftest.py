@@ -52,6 +52,13 @@ SETTLE_TIMEOUT = 60_000
 _WATCH = pytest.StashKey["_Watch"]()
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "expected_server_log(*patterns): regular expressions for the server log records "
+        "this test provokes on purpose; each must match a record, never a traceback")
+
+
 def pytest_collection_modifyitems(items):
     """Mark every test in this directory ``ui``, so ``-m "not ui"`` skips the tier."""
     here = Path(__file__).parent
@@ -176,26 +183,34 @@ def serve(arguments: list[str], log: Path):
 
 @dataclass
 class _Watch:
-    """What one test's page and server reported; the log is read from ``log_offset`` on."""
+    """What one test's page and servers reported; each log is read from its offset on.
 
-    log: Path
-    log_offset: int
+    ``expected`` are the test's ``expected_server_log`` patterns.
+    """
+
+    logs: dict[Path, int]
+    expected: tuple[str, ...] = ()
     browser_errors: list[str] = field(default_factory=list)
 
     def server_log(self) -> str:
-        with self.log.open("rb") as f:
-            f.seek(self.log_offset)
-            return f.read().decode(errors="replace")
+        texts = []
+        for log, offset in self.logs.items():
+            with log.open("rb") as f:
+                f.seek(offset)
+                texts.append(f.read().decode(errors="replace"))
+        return "\n".join(texts)
 
     def problems(self) -> list[str]:
-        log_problems = server_log_problems(self.server_log())
+        log_problems = server_log_problems(self.server_log(), self.expected)
         return [*self.browser_errors, *(f"server log: {line}" for line in log_problems)]
 
 
 @pytest.fixture
 def page(page, app_url, server_log, request):
     """Playwright's page, recording browser errors and where the server log stood."""
-    watch = _Watch(log=server_log, log_offset=server_log.stat().st_size)
+    marker = request.node.get_closest_marker("expected_server_log")
+    watch = _Watch(logs={server_log: server_log.stat().st_size},
+                   expected=tuple(marker.args) if marker else ())
     page.on(
         "console",
         lambda message: (
@@ -214,6 +229,27 @@ def page(page, app_url, server_log, request):
     with contextlib.suppress(PlaywrightError):
         if page.evaluate("() => window.Bokeh !== undefined"):
             page.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
+
+
+@pytest.fixture
+def serve_script(page, request, tmp_path):
+    """Return a function that serves a script of the test's own and gives its URL.
+
+    Its server log is checked like the shared server's, after the test.
+    """
+    with contextlib.ExitStack() as servers:
+
+        def start(script: Path) -> str:
+            log = tmp_path / f"{script.stem}.log"
+            port = servers.enter_context(serve(["-m", "panel", "serve", str(script)], log))
+            request.node.stash[_WATCH].logs[log] = 0
+            return f"http://127.0.0.1:{port}/{script.stem}"
+
+        yield start
+        # Leave before the server stops: the page would retry and log a console error.
+        with contextlib.suppress(PlaywrightError):
+            page.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
+            page.goto("about:blank")
 
 
 @pytest.hookimpl(wrapper=True)

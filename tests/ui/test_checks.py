@@ -34,3 +34,26 @@ def test_accepts(line):
 )
 def test_flags(line):
     assert server_log_problems(f"{STAMP} INFO x: fine\n{line}\n") == [line]
+
+
+EXPECTED = (r"ERROR polyfit_explorer\.app: Setting n_samples=400 failed",)
+
+
+def test_expected_record_is_accepted_only_where_expected():
+    line = f"{STAMP} ERROR polyfit_explorer.app: Setting n_samples=400 failed in ground_truth"
+    assert server_log_problems(line, expected=EXPECTED) == []
+    assert server_log_problems(line) == [line]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"{STAMP} ERROR polyfit_explorer.app: Setting degree=4 failed",
+        f"{STAMP} ERROR panel.reactive: Setting n_samples=400 failed\nTraceback (most recent",
+        "Traceback (most recent call last): Setting n_samples=400 failed",
+        "ERROR polyfit_explorer.app: Setting n_samples=400 failed",  # no record
+    ],
+)
+def test_expected_patterns_excuse_nothing_else(line):
+    problems = server_log_problems(f"{STAMP} INFO x: fine\n{line}\n", expected=EXPECTED)
+    assert problems
