@@ -609,17 +609,30 @@ def _controls(obj: param.Parameterized, names: list[str]) -> pn.Param:
                     sizing_mode="stretch_width")
 
 
-def _without_debounce(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
-    """Apply the widgets' values as soon as they arrive, skipping Panel's 50 ms debounce.
+#: Sliders that apply a value the moment it arrives (see _without_debounce).
+IMMEDIATE = (pn.widgets.IntSlider, pn.widgets.FloatSlider, pmui.IntSlider, pmui.FloatSlider)
 
-    Panel delays every browser change by 50 ms in case more follow.  Ours come
-    one at a time: sliders send a value on release or per arrow key, and the
-    rest are clicks.  Panel 1.9 has no public setting for this; the class
-    attribute ``_priority_changes``, which Panel's own Tabulator sets, names
-    the properties it applies at once, and it is set here per widget.
+
+def _without_debounce(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
+    """Apply the sliders' values as soon as they arrive, skipping Panel's 50 ms debounce.
+
+    Panel delays every browser change by 50 ms in case more follow.  A slider
+    here sends one value on release or per arrow key, so nothing follows.
+    Panel 1.9 has no public setting for this; the class attribute
+    ``_priority_changes``, which Panel's own Tabulator sets, names the
+    properties it applies at once, and it is set here per slider.
+
+    Only plain sliders: for the other widgets, and inside the editable sliders
+    (whose field and slider sync each other), a refused value was rolled back
+    before the message about it could show.
     """
-    for widget in layout.select(pn.widgets.WidgetBase):
-        widget._priority_changes = ["value", "value_throttled"]
+    widgets = layout.select(pn.widgets.WidgetBase)
+    inner = {id(part) for widget in widgets if isinstance(widget, pn.widgets.CompositeWidget)
+             for part in widget._composite.select(pn.widgets.WidgetBase)}
+    for widget in widgets:
+        composite = isinstance(widget, pn.widgets.CompositeWidget) or id(widget) in inner
+        if isinstance(widget, IMMEDIATE) and not composite:
+            widget._priority_changes = ["value", "value_throttled"]
     return layout
 
 
