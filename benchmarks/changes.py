@@ -126,7 +126,7 @@ def rows_at(n: int) -> list[Row]:
 def counts(n: int, quick: bool) -> dict:
     """Timed changes and warm-ups per row: fewer at large n, where a change takes seconds."""
     if quick:
-        return dict(changes=5, warmup=1, model_changes=5, original=3)
+        return dict(changes=3, warmup=1, model_changes=3, original=2)
     if n <= 10_000:
         return dict(changes=20, warmup=2, model_changes=20, original=20)
     if n <= 100_000:
@@ -382,9 +382,12 @@ def report(results, originals, quick: bool, info: str) -> str:
         "rendered offline with `pn.panel(explorer).get_root(Document(), comm=Comm())`. "
         "Each row starts from the app's defaults (degree 3, test fraction 0.2, noise σ 3, "
         "α chosen by 5-fold CV) with the row's model, and alternates the value shown "
-        f"({full['changes']} timed changes per row at n ≤ 10,000 after {full['warmup']} "
-        f"untimed; {big['changes']} at n = 1,000,000 after {big['warmup']}"
-        + ("" if quick else ", 10 at n = 100,000") + "). LASSO CV rows stop at "
+        + (f"({full['changes']} timed changes per row after {full['warmup']} untimed: "
+           "`--quick`). " if quick else
+           f"({full['changes']} timed changes per row at n ≤ 10,000 after {full['warmup']} "
+           f"untimed, 10 at n = 100,000, {big['changes']} at n = 1,000,000 after "
+           f"{big['warmup']}: a change takes seconds there). ")
+        + "LASSO CV rows stop at "
         f"n = {LASSO_MAX_N:,}. Times with `time.perf_counter`.",
         "",
         *main_table(results, originals),
