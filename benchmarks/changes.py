@@ -141,18 +141,23 @@ def render(n: int, attach: bool = False):
     """An Explorer of n samples rendered offline; its model, document and root."""
     model = RegressionModel(data=DataGenerator(n_samples=n))
     explorer = Explorer(model=model)
+    # The served app computes the shown diagnostics tab in a worker thread, after the
+    # fit has been sent; offline it would run in place, in the render (minutes at
+    # n = 1,000,000) and in every change.  They have benchmarks of their own
+    # (benchmarks/diagnostics.py), so here they never compute.
+    for result in explorer.diagnostics.results.values():
+        result.refresh = _skip
     doc = Document()
     root = pn.panel(explorer).get_root(doc, comm=pyviz_comms.Comm())
-    # The served app computes the diagnostics tab in a worker thread, after the fit has
-    # been sent; offline it would run in place and be timed as part of the change.
-    # They have benchmarks of their own (benchmarks/diagnostics.py).
-    for result in explorer.diagnostics.results.values():
-        result.active = False
     if attach:
         from panel.io.model import add_to_doc
 
         add_to_doc(root, doc)
     return model, doc, root
+
+
+def _skip() -> None:
+    """Stand in for a diagnostic's refresh: compute nothing."""
 
 
 def data_sources(root, column: str) -> list[ColumnDataSource]:

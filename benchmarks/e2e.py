@@ -33,7 +33,7 @@ from playwright.sync_api import sync_playwright
 
 from _report import load as load_average
 from _report import measured, ms, now, progress, summary, table
-from _serve import serve
+from _serve import APP, serve
 
 HEADING = "## End to end in Chromium: key press to new data in the browser"
 CHROMIUM = "/usr/bin/chromium"
@@ -210,9 +210,9 @@ def measure_one(browser, url: str, case: dict) -> dict:
                 settled=settled, errors=errors)
 
 
-def measure(cases: list[dict], log: Path) -> list[dict]:
+def measure(cases: list[dict], log: Path, app: Path = APP) -> list[dict]:
     results = []
-    with serve(log) as url, sync_playwright() as playwright:
+    with serve(log, app) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for case in cases:
@@ -310,11 +310,12 @@ def report(results: list[dict], info: str) -> str:
     ])
 
 
-def run(quick: bool = False) -> str:
+def run(quick: bool = False, app: Path = APP, sizes=None) -> str:
     started, load_start, start = now(), load_average(), time.perf_counter()
+    cases = [case for case in plan(quick) if sizes is None or case["n"] in sizes]
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "server.log"
-        results = measure(plan(quick), log)
+        results = measure(cases, log, app)
     print("\n".join(result_table(results)))
     return report(results, measured(started, load_start, time.perf_counter() - start))
 
@@ -322,8 +323,12 @@ def run(quick: bool = False) -> str:
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n = 1,000 and 10 presses only")
+    parser.add_argument("--app", type=Path, default=APP,
+                        help="the script to serve, for experiments (default examples/app.py)")
+    parser.add_argument("--sizes", help="only these of the plan's sizes, e.g. 1000")
     args = parser.parse_args(argv)
-    return run(args.quick)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
+    return run(args.quick, args.app, sizes)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ def main(argv=None) -> None:
     parser.add_argument("--kind", default="degree", choices=list(KINDS))
     parser.add_argument("--penalty", default="none")
     parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--save", help="also write the profile here, for pstats or snakeviz")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -84,6 +85,8 @@ def main(argv=None) -> None:
         checker.check(before, args.kind)
     per_change = (time.perf_counter() - start) / args.changes * 1e3
     stats = pstats.Stats(profiler)
+    if args.save:
+        stats.dump_stats(args.save)
     print(f"n={args.n:,} {args.kind} ({args.penalty}): {per_change:.0f} ms a change "
           "(with the checks; under the profiler)")
     own = defaultdict(float)
