@@ -253,7 +253,7 @@ def result_table(results: list[dict]) -> list[str]:
             f"{np.median(result['bytes']) / 1e3:,.1f}",
         ])
     return table(["n", "slider", "presses", "median ms", "p95 ms", "target ms",
-                  "key → sent", "sent → 1st reply", "sent → fit patch", "apply patch",
+                  "key → sent", "sent → ack", "sent → fit patch", "apply patch",
                   "→ next frame", "KB until fit", "KB per change"], cells)
 
 
@@ -291,10 +291,12 @@ def report(results: list[dict], info: str) -> str:
         *result_table(results),
         "",
         "- **Breakdown** (medians, so they need not add up): *key → sent*: keydown until the "
-        "page sends the first websocket frame (the widget, and Panel's event debounce); "
-        "*sent → 1st reply*: until the first frame comes back (the server starts answering: "
-        "on localhost almost all server time); *sent → fit patch*: until the frame after "
-        "which the fit's data changed (the server's whole update, in several messages); "
+        "page sends the first websocket frame (the slider widget); *sent → ack*: until the "
+        "first frame comes back, Bokeh's reply once the server has applied the browser's "
+        "change to its document; *sent → fit patch*: until the frame after which the fit's "
+        "data changed: Panel's event debounce (50 ms in Panel 1.9), the refit and the "
+        "HoloViews and Bokeh updates on the server, sending the patch (several messages, "
+        "some before the fit's); "
         "*apply patch*: from that frame until the fit's data source holds the data (BokehJS "
         "decoding and applying it); *→ next frame*: from then until the next animation frame "
         "(the redraw). The end-to-end time is the sum of the first, third and fourth.",
