@@ -182,9 +182,9 @@ def measure_one(browser, url: str, case: dict) -> dict:
     handle = slider_handle(page, case["slider"])
     handle.focus()
     page.evaluate(ARM)
-    per_change, settled = [], 0
+    per_change, frames_per_change, settled = [], [], 0
     for i in range(warmup + presses):
-        before = counter.bytes
+        before, frames_before = counter.bytes, counter.frames
         handle.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
         page.wait_for_function("n => window.__e2e.frames.length >= n", arg=i + 1)
         # Let the diagnostics tab finish, up to a cap: beyond it the next press
@@ -197,6 +197,7 @@ def measure_one(browser, url: str, case: dict) -> dict:
         page.wait_for_timeout(200)
         if i >= warmup:
             per_change.append(counter.bytes - before)
+            frames_per_change.append(counter.frames - frames_before)
     record = page.evaluate("() => window.__e2e")
     frames = page.evaluate("() => window.__frames")
     with contextlib.suppress(PlaywrightError, PlaywrightTimeout):
@@ -206,8 +207,8 @@ def measure_one(browser, url: str, case: dict) -> dict:
         raise RuntimeError(f"n={n:,}: {len(record['keys'])} presses, "
                            f"{len(record['arrivals'])} arrivals of new fit data")
     rows = breakdown(record, frames)[warmup:]
-    return dict(case=case, rows=rows, bytes=per_change, loaded=loaded, load_bytes=load_bytes,
-                settled=settled, errors=errors)
+    return dict(case=case, rows=rows, bytes=per_change, frames=frames_per_change,
+                loaded=loaded, load_bytes=load_bytes, settled=settled, errors=errors)
 
 
 def measure(cases: list[dict], log: Path, app: Path = APP) -> list[dict]:
@@ -239,7 +240,7 @@ def result_table(results: list[dict]) -> list[str]:
         case = result["case"]
         head = [f"{case['n']:,}", case["slider"]]
         if "failed" in result:
-            cells.append([*head, 0, "failed", "", "", "", "", "", "", "", "", "", ""])
+            cells.append([*head, 0, "failed", *[""] * 10])
             continue
         rows = result["rows"]
         median, p95 = summary([r["total"] / 1e3 for r in rows])
@@ -250,11 +251,11 @@ def result_table(results: list[dict]) -> list[str]:
             med(rows, "key_to_send"), med(rows, "send_to_first"), med(rows, "send_to_patch"),
             med(rows, "apply"), med(rows, "frame"),
             f"{np.median([r['fit_bytes'] for r in rows]) / 1e3:,.1f}",
-            f"{np.median(result['bytes']) / 1e3:,.1f}",
+            f"{np.median(result['bytes']) / 1e3:,.1f}", f"{np.median(result['frames']):g}",
         ])
     return table(["n", "slider", "presses", "median ms", "p95 ms", "target ms",
                   "key → sent", "sent → ack", "sent → fit patch", "apply patch",
-                  "→ next frame", "KB until fit", "KB per change"], cells)
+                  "→ next frame", "KB until fit", "KB per change", "frames per change"], cells)
 
 
 def notes(results: list[dict]) -> list[str]:
@@ -302,7 +303,9 @@ def report(results: list[dict], info: str) -> str:
         "(the redraw). The end-to-end time is the sum of the first, third and fourth.",
         "- **KB until fit**: websocket payload the page received between the key press and "
         "the new fit (from the page's own frame log); **KB per change**: all websocket "
-        "payload received from one press until the next (Playwright's `framereceived`), "
+        "payload received from one press until the next (Playwright's `framereceived`; "
+        "**frames per change** counts its websocket frames: a Bokeh message is a header, "
+        "metadata, content and one frame per binary buffer), "
         "which includes the diagnostics tab's new plot when it finished in time.",
         f"- **Targets** (issue 5, degree changes): median ≤ {TARGETS_MS[1_000]} ms at "
         f"n = 1,000 and ≤ {TARGETS_MS[1_000_000]} ms at n = 1,000,000. Reported, never "
