@@ -27,6 +27,7 @@ import itertools
 import time
 import warnings
 from dataclasses import dataclass, field
+from unittest import mock
 
 import matplotlib
 
@@ -47,6 +48,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from _report import load as load_average
 from _report import measured, ms, now, progress, summary, table
 from polyfit_explorer import DataGenerator, Explorer, RegressionModel
+from polyfit_explorer.diagnostic_views import LiveResult
 
 HEADING = "## In-process latency per change"
 SIZES = (200, 10_000, 100_000, 1_000_000)
@@ -140,15 +142,17 @@ def counts(n: int, quick: bool) -> dict:
 def render(n: int, attach: bool = False):
     """An Explorer of n samples rendered offline; its model, document and root."""
     model = RegressionModel(data=DataGenerator(n_samples=n))
-    explorer = Explorer(model=model)
     # The served app computes the shown diagnostics tab in a worker thread, after the
     # fit has been sent; offline it would run in place, in the render (minutes at
-    # n = 1,000,000) and in every change.  They have benchmarks of their own
-    # (benchmarks/diagnostics.py), so here they never compute.
-    for result in explorer.diagnostics.results.values():
-        result.refresh = _skip
+    # n = 1,000,000: without a server Panel runs onload callbacks at once) and in
+    # every change.  They have benchmarks of their own (benchmarks/diagnostics.py),
+    # so here they never compute.
     doc = Document()
-    root = pn.panel(explorer).get_root(doc, comm=pyviz_comms.Comm())
+    with mock.patch.object(LiveResult, "refresh", _skip):
+        explorer = Explorer(model=model)
+        root = pn.panel(explorer).get_root(doc, comm=pyviz_comms.Comm())
+    for result in explorer.diagnostics.results.values():
+        result.active = False
     if attach:
         from panel.io.model import add_to_doc
 
@@ -156,7 +160,7 @@ def render(n: int, attach: bool = False):
     return model, doc, root
 
 
-def _skip() -> None:
+def _skip(result: LiveResult) -> None:
     """Stand in for a diagnostic's refresh: compute nothing."""
 
 
