@@ -150,16 +150,22 @@ def main(argv=None) -> None:
             continue
         sections[name] = markdown
         ran.append(name)
+        # After every section, so that an interrupted run keeps what it measured.
+        if output is not None:
+            write(output, header(info, ran, args.quick, time.perf_counter() - started),
+                  sections)
     elapsed = time.perf_counter() - started
     print(f"Benchmarks run: {', '.join(ran)} in {elapsed:.0f} s.")
-    if output is None:
-        return
-    parts = [header(info, ran, args.quick, elapsed)]
-    parts += [f"{MARKER.format(name)}\n{sections[name].strip()}\n"
-              for name in SECTIONS if name in sections]
+    if output is not None:
+        write(output, header(info, ran, args.quick, elapsed), sections)
+        print(f"Wrote {output}")
+
+
+def write(output: Path, head: str, sections: dict[str, str]) -> None:
+    parts = [head] + [f"{MARKER.format(name)}\n{sections[name].strip()}\n"
+                      for name in SECTIONS if name in sections]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(parts))
-    print(f"Wrote {output}")
 
 
 if __name__ == "__main__":
