@@ -14,6 +14,7 @@ import asyncio
 import html
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -39,6 +40,8 @@ EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
                               thread_name_prefix="polyfit-diagnostics")
 
 PENALTY_NAMES = {value: name for name, value in PENALTIES.items()}
+#: A worker waits this long before it computes (see LiveResult._call_soon).
+WORKER_DELAY_S = 0.05
 #: The tabs diagnose at most this many training points, a random subsample of
 #: larger data: the OLS U-curve took 28 s at 800,000 training points.
 MAX_POINTS = CV_MAX_POINTS
@@ -97,7 +100,7 @@ class LiveResult(param.Parameterized):
 
     def _submit(self, inputs, dispatch):
         self.busy = True
-        self._future = EXECUTOR.submit(self._call, inputs)
+        self._future = EXECUTOR.submit(self._call_soon, inputs)
         self._future.add_done_callback(
             lambda future: dispatch(partial(self._done, inputs, future, dispatch)))
 
@@ -109,6 +112,12 @@ class LiveResult(param.Parameterized):
         # Busy until the result is drawn: the plots' patch goes out before the indicator's.
         self._apply(future.result())
         self.busy = False
+
+    def _call_soon(self, inputs) -> tuple[bool, object]:
+        # Let the event loop send the change's own patch first: a worker that
+        # started at once competed with it for the GIL while it was serialized.
+        time.sleep(WORKER_DELAY_S)
+        return self._call(inputs)
 
     def _call(self, inputs) -> tuple[bool, object]:
         self.computations += 1
