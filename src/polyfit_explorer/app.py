@@ -72,9 +72,6 @@ p.hint.balanced { border-color: #2ca02c; }
 ul.fit-warnings { color: #b35900; max-width: 60em; }
 """
 
-#: The page's URL follows the settings this long after a change.
-URL_DELAY_MS = 500
-
 #: The manual-alpha slider moves log10(alpha) in steps of a quarter decade.
 LOG_ALPHA_RANGE = (-6.0, 4.0)
 
@@ -518,21 +515,14 @@ class Explorer(pn.viewable.Viewer):
             return
         problems = apply_query(self, location.search) if location.search else []
 
-        pending = []
-
-        def write():
-            pending.clear()
-            location.search = "?" + query_of(self)
-
         def update(*_):
-            # Later and once per burst of changes: the browser echoes the new URL
-            # back, and that echo competed with the refit it followed.
-            if not pending:
-                pending.append(doc.add_timeout_callback(write, URL_DELAY_MS))
+            # At once, not later: a write timed after the change could reach a page
+            # that had closed meanwhile, which Panel logs as an unretrieved error.
+            location.search = "?" + query_of(self)
 
         self.model.param.watch(update, [*MODEL_SETTINGS, "estimator_"])
         self.param.watch(update, "truth")
-        pn.state.onload(write)  # earlier, the page's own URL would overwrite it
+        pn.state.onload(update)  # earlier, the page's own URL would overwrite it
         if problems:
             self.message = " ".join(problems)
 
