@@ -7,6 +7,7 @@ The full-size load test (50 sessions, 200 open/close cycles) is a benchmark:
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from .test_editing import LOADER_GONE, layers, to_screen
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("load", ROOT / "benchmarks" / "load.py")
-load = importlib.util.module_from_spec(_spec)
+load = sys.modules["load"] = importlib.util.module_from_spec(_spec)  # dataclasses need it
 _spec.loader.exec_module(load)
 
 
