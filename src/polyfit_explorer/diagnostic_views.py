@@ -139,14 +139,32 @@ def _dispatcher():
     """Return how to run a callback on this session's event loop, or None without one."""
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:
-        # Thread-safe; the callback runs holding the document lock, and with Panel's
-        # current document set, without which Panel cannot tell which plot to patch.
-        return lambda callback: doc.add_next_tick_callback(partial(_in_document, doc, callback))
+        return partial(_to_document, doc)
     try:
         loop = asyncio.get_running_loop()  # a notebook's kernel
     except RuntimeError:
         return None
     return loop.call_soon_threadsafe
+
+
+def _to_document(doc, callback):
+    """Run ``callback`` on ``doc``'s event loop, unless its session has ended.
+
+    Thread-safe; the callback runs holding the document lock, and with Panel's
+    current document set, without which Panel cannot tell which plot to patch.
+    A computation can outlive its session: a tab closed while it ran, or the
+    throwaway session ``panel serve --warm`` builds and destroys at startup.
+    Nobody is left to show that result to, and a destroyed document raises
+    on new callbacks (an error with a traceback in the server log).
+    """
+    if doc.session_context is None:  # Panel clears it when it destroys the document
+        return
+    try:
+        doc.add_next_tick_callback(partial(_in_document, doc, callback))
+    except AttributeError:
+        # Destroyed on the event loop between the check above and this call.
+        if doc.session_context is not None:
+            raise
 
 
 def _in_document(doc, callback):
