@@ -283,3 +283,13 @@ def test_noise_floor_without_noise_is_zero_for_any_kind():
     # σ = 0 with Student-t ν ≤ 2 computed 0 · ∞ = NaN, with a RuntimeWarning.
     gen = DataGenerator(noise_sd=0.0, noise_kind="student_t", noise_df=1.5)
     assert gen.noise_floor() == 0.0
+
+
+def test_r2_of_a_subnormal_spread_is_finite():
+    # Found by the fuzz in CI: the total sum of squares underflowed and r2_score's
+    # division overflowed.
+    model = RegressionModel(
+        data=Dataset.from_arrays([0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+                                 [0.0, 0.0, 0.0, 1.3958804995431658e-154, 0.0, 3.0]),
+        degree=0, test_size=0.5, random_state=0)
+    assert all(np.isfinite(v) for v in (model.train_score_, model.test_score_))

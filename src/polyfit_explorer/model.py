@@ -94,9 +94,23 @@ class Scores:
         """Score predictions with :mod:`sklearn.metrics`."""
         if len(y_true) == 0:
             return cls(None, None, None)
-        r2 = r2_score(y_true, y_pred) if len(y_true) >= 2 else None
+        r2 = _r2(y_true, y_pred) if len(y_true) >= 2 else None
         return cls(r2, root_mean_squared_error(y_true, y_pred),
                    mean_absolute_error(y_true, y_pred))
+
+
+def _r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """``r2_score``, also when y_true's spread is too small to divide by.
+
+    With a subnormal total sum of squares (y of 0 and 1e-154, say) its division
+    overflows; such y are constant for R², which scikit-learn scores 1.0 for a
+    perfect fit and 0.0 otherwise.
+    """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        r2 = r2_score(y_true, y_pred)
+    if np.isfinite(r2):
+        return r2
+    return 1.0 if np.array_equal(y_true, y_pred) else 0.0
 
 
 def _result(doc: str, **kw) -> param.Parameter:
