@@ -115,19 +115,21 @@ class Queue:
     def __init__(self):
         self.callbacks, self.lock = [], threading.Lock()
 
-    def __call__(self, callback):
+    def __call__(self, callback, delay=0.0):
         with self.lock:
             self.callbacks.append(callback)
 
     def run(self, timeout=10.0):
+        """Wait for a callback, then run the queued ones and those they queue."""
         deadline = time.monotonic() + timeout
         while not self.callbacks:
             assert time.monotonic() < deadline, "no result arrived"
             time.sleep(0.01)
-        with self.lock:
-            callbacks, self.callbacks = self.callbacks, []
-        for callback in callbacks:
-            callback()
+        while self.callbacks:
+            with self.lock:
+                callbacks, self.callbacks = self.callbacks, []
+            for callback in callbacks:
+                callback()
 
 
 def test_stale_results_are_dropped_and_only_the_newest_inputs_computed(monkeypatch):
@@ -141,8 +143,9 @@ def test_stale_results_are_dropped_and_only_the_newest_inputs_computed(monkeypat
         computed.append(value)
         return value * 10
 
-    result = LiveResult(compute, lambda: next(inputs), active=True)  # computes 1
+    result = LiveResult(compute, lambda: next(inputs), active=True)
     assert result.busy
+    queue.run()  # after the change: computes 1
     result.invalidate()  # 2, while 1 runs
     result.invalidate()  # 3 replaces 2
     release.set()

@@ -14,7 +14,6 @@ import asyncio
 import html
 import logging
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -40,8 +39,10 @@ EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
                               thread_name_prefix="polyfit-diagnostics")
 
 PENALTY_NAMES = {value: name for name, value in PENALTIES.items()}
-#: A worker waits this long before it computes (see LiveResult._call_soon).
-WORKER_DELAY_S = 0.05
+#: After a change, the worker starts this much later (see LiveResult._start_after_change).
+WORKER_DELAY_S = 0.1
+#: Stands for a computation that is about to start.
+_QUEUED = object()
 #: The tabs diagnose at most this many training points, a random subsample of
 #: larger data: the OLS U-curve took 28 s at 800,000 training points.
 MAX_POINTS = CV_MAX_POINTS
@@ -96,28 +97,32 @@ class LiveResult(param.Parameterized):
         if dispatch is None:  # a script or an offline render: nothing to keep responsive
             self._apply(self._call(inputs))
         elif self._future is None:
-            self._submit(inputs, dispatch)
+            self._submit(dispatch)
 
-    def _submit(self, inputs, dispatch):
+    def _submit(self, dispatch):
         self.busy = True
-        self._future = EXECUTOR.submit(self._call_soon, inputs)
-        self._future.add_done_callback(
+        self._future = _QUEUED
+        # Started once the change that invalidated the result has been
+        # processed, and WORKER_DELAY_S later, while Panel sends that change to
+        # the browser.  A worker started at once competed with the change's
+        # serialization and writes for the GIL and the cores: the new fit
+        # reached the browser 100-300 ms later (docs/development.md).
+        dispatch(partial(dispatch, partial(self._start, dispatch), WORKER_DELAY_S))
+
+    def _start(self, dispatch):
+        inputs = self._latest
+        self._future = future = EXECUTOR.submit(self._call, inputs)
+        future.add_done_callback(
             lambda future: dispatch(partial(self._done, inputs, future, dispatch)))
 
     def _done(self, inputs, future, dispatch):
         self._future = None
         if self._latest is not inputs:  # stale: the inputs changed while it ran
-            self._submit(self._latest, dispatch)
+            self._submit(dispatch)
             return
         # Busy until the result is drawn: the plots' patch goes out before the indicator's.
         self._apply(future.result())
         self.busy = False
-
-    def _call_soon(self, inputs) -> tuple[bool, object]:
-        # Let the event loop send the change's own patch first: a worker that
-        # started at once competed with it for the GIL while it was serialized.
-        time.sleep(WORKER_DELAY_S)
-        return self._call(inputs)
 
     def _call(self, inputs) -> tuple[bool, object]:
         self.computations += 1
@@ -136,7 +141,11 @@ class LiveResult(param.Parameterized):
 
 
 def _dispatcher():
-    """Return how to run a callback on this session's event loop, or None without one."""
+    """Return how to run a callback on this session's event loop, or None without one.
+
+    The returned function takes the callback and an optional delay in
+    seconds, and may be called from any thread.
+    """
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:
         return partial(_to_document, doc)
@@ -144,10 +153,14 @@ def _dispatcher():
         loop = asyncio.get_running_loop()  # a notebook's kernel
     except RuntimeError:
         return None
-    return loop.call_soon_threadsafe
+    return partial(_to_loop, loop)
 
 
-def _to_document(doc, callback):
+def _to_loop(loop, callback, delay: float = 0.0):
+    loop.call_soon_threadsafe(loop.call_later, delay, callback)
+
+
+def _to_document(doc, callback, delay: float = 0.0):
     """Run ``callback`` on ``doc``'s event loop, unless its session has ended.
 
     Thread-safe; the callback runs holding the document lock, and with Panel's
@@ -159,8 +172,12 @@ def _to_document(doc, callback):
     """
     if doc.session_context is None:  # Panel clears it when it destroys the document
         return
+    callback = partial(_in_document, doc, callback)
     try:
-        doc.add_next_tick_callback(partial(_in_document, doc, callback))
+        if delay:
+            doc.add_timeout_callback(callback, delay * 1e3)
+        else:
+            doc.add_next_tick_callback(callback)
     except AttributeError:
         # Destroyed on the event loop between the check above and this call.
         if doc.session_context is not None:
@@ -168,7 +185,8 @@ def _to_document(doc, callback):
 
 
 def _in_document(doc, callback):
-    with set_curdoc(doc):
+    # Frozen: Bokeh walks every model of the page once at the end, not once per plot.
+    with set_curdoc(doc), doc.models.freeze():
         callback()
 
 
