@@ -469,7 +469,7 @@ class Explorer(pn.viewable.Viewer):
                 pmui.Accordion(("Noise lab", _controls(generator, NOISE_PARAMETERS)),
                                sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
-            _without_debounce(self._data_controls[generator])
+            _responsive(self._data_controls[generator])
         return self._data_controls[generator]
 
     def _upload_controls(self, dataset) -> pn.Column:
@@ -562,7 +562,7 @@ class Explorer(pn.viewable.Viewer):
             self._alpha_slider(),
             _controls(self.model, MODEL_PARAMETERS[4:]),
             sizing_mode="stretch_width")
-        return _without_debounce(pn.Column(message, data, model, self._export_buttons(),
+        return _responsive(pn.Column(message, data, model, self._export_buttons(),
                                            sizing_mode="stretch_width"))
 
     def _main(self):
@@ -676,11 +676,11 @@ def _controls(obj: param.Parameterized, names: list[str]) -> pn.Param:
                     sizing_mode="stretch_width")
 
 
-#: Sliders that apply a value the moment it arrives (see _without_debounce).
+#: Sliders that apply a value the moment it arrives (see _responsive).
 IMMEDIATE = (pn.widgets.IntSlider, pn.widgets.FloatSlider, pmui.IntSlider, pmui.FloatSlider)
 
 
-def _without_debounce(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
+def _responsive(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
     """Apply the sliders' values as soon as they arrive, skipping Panel's 50 ms debounce.
 
     Panel delays every browser change by 50 ms in case more follow.  A slider
@@ -700,7 +700,26 @@ def _without_debounce(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
         composite = isinstance(widget, pn.widgets.CompositeWidget) or id(widget) in inner
         if isinstance(widget, IMMEDIATE) and not composite:
             widget._priority_changes = ["value", "value_throttled"]
+        # Per instance: Panel calls self._process_events for each browser change.
+        widget._process_events = _frozen(widget._process_events)
     return layout
+
+
+def _frozen(process):
+    """Wrap a widget's event processing so that Bokeh recomputes the page's models once.
+
+    Every HoloViews plot update ends by walking all Bokeh models of the page
+    (``doc.models.recompute()``, ~20 ms for the app's ~320 models), and one
+    change updates several plots.  Bokeh's freeze is reference-counted, so
+    the plots' own freezes nest inside this one and the walk runs once.
+    """
+    def process_frozen(events):
+        doc = pn.state.curdoc
+        if doc is None:
+            return process(events)
+        with doc.models.freeze():
+            return process(events)
+    return process_frozen
 
 
 class _RefusedValueFilter(logging.Filter):

@@ -1,0 +1,71 @@
+"""What keeps a change quick on the server: one model walk per change, diagnostics after it."""
+
+import asyncio
+
+import panel as pn
+import panel_material_ui as pmui
+import pyviz_comms
+import pytest
+from bokeh.document import Document
+from bokeh.document.models import DocumentModelManager
+from bokeh.models import ColumnDataSource
+from panel.io.model import add_to_doc
+from panel.io.state import set_curdoc
+
+from polyfit_explorer import DataGenerator, RegressionModel, diagnostic_views
+from polyfit_explorer.app import Explorer
+from polyfit_explorer.diagnostic_views import WORKER_DELAY_S, LiveResult
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """The whole page in a Bokeh document, as a server holds it, with no diagnostics."""
+    monkeypatch.setattr(LiveResult, "refresh", lambda self: None)
+    explorer = Explorer(model=RegressionModel(data=DataGenerator(n_samples=300)))
+    doc = Document()
+    with set_curdoc(doc):
+        root = explorer.__panel__().get_root(doc, comm=pyviz_comms.Comm())
+    add_to_doc(root, doc)
+    return explorer, doc, root
+
+
+def test_a_slider_change_walks_the_pages_models_once(page, monkeypatch):
+    explorer, doc, root = page
+    walks = []
+    recompute = DocumentModelManager.recompute
+    monkeypatch.setattr(DocumentModelManager, "recompute",
+                        lambda self: walks.append(1) or recompute(self))
+    (degree,) = [w for w in explorer._controls.select(pmui.IntSlider) if w.label == "Degree"]
+    (fit,) = [m for m in root.references()
+              if isinstance(m, ColumnDataSource) and "fit" in m.data]
+    before = list(fit.data["fit"])
+    with set_curdoc(doc):
+        # What Panel runs when the browser sends the handle's new value.
+        degree._process_events({"value": 5, "value_throttled": 5})
+    assert explorer.model.degree == 5
+    assert list(fit.data["fit"]) != before  # both plots were updated ...
+    assert len(walks) == 1  # ... and Bokeh walked the page's models once, not once per plot
+
+
+def test_a_diagnostic_starts_after_the_change_that_invalidated_it(monkeypatch):
+    monkeypatch.setattr(diagnostic_views, "_dispatcher", _running_loop_dispatcher)
+    started = []
+
+    async def change():
+        loop = asyncio.get_running_loop()
+        changed = loop.time()
+        result = LiveResult(lambda value: started.append(loop.time()) or value,
+                            lambda: 7, active=True)
+        assert result.busy and not started  # not while the change is processed
+        await asyncio.sleep(0)
+        assert not started  # nor as soon as the event loop is free
+        while result.busy:
+            await asyncio.sleep(0.01)
+        return result.result, started[0] - changed
+
+    value, waited = asyncio.run(change())
+    assert value == 7
+    assert waited >= WORKER_DELAY_S * 0.9  # the event loop's timer resolution
+
+
+_running_loop_dispatcher = diagnostic_views._dispatcher
