@@ -2,10 +2,9 @@
 
 import asyncio
 
-import panel as pn
 import panel_material_ui as pmui
-import pyviz_comms
 import pytest
+import pyviz_comms
 from bokeh.document import Document
 from bokeh.document.models import DocumentModelManager
 from bokeh.models import ColumnDataSource
@@ -56,7 +55,8 @@ def test_a_diagnostic_starts_after_the_change_that_invalidated_it(monkeypatch):
         changed = loop.time()
         result = LiveResult(lambda value: started.append(loop.time()) or value,
                             lambda: 7, active=True)
-        assert result.busy and not started  # not while the change is processed
+        assert result.busy
+        assert not started  # not while the change is processed
         await asyncio.sleep(0)
         assert not started  # nor as soon as the event loop is free
         while result.busy:
