@@ -12,7 +12,7 @@ from panel.io.model import add_to_doc
 from panel.io.state import set_curdoc
 
 from polyfit_explorer import DataGenerator, RegressionModel, diagnostic_views
-from polyfit_explorer.app import Explorer
+from polyfit_explorer.app import Explorer, _frozen
 from polyfit_explorer.diagnostic_views import WORKER_DELAY_S, LiveResult
 
 
@@ -44,6 +44,21 @@ def test_a_slider_change_walks_the_pages_models_once(page, monkeypatch):
     assert explorer.model.degree == 5
     assert list(fit.data["fit"]) != before  # both plots were updated ...
     assert len(walks) == 1  # ... and Bokeh walked the page's models once, not once per plot
+
+
+def test_a_change_that_fails_leaves_the_document_unfrozen():
+    doc = Document()
+
+    def refused(events):
+        raise ValueError("refused")
+
+    with set_curdoc(doc), pytest.raises(ValueError, match="refused"):
+        _frozen(refused)({"value": 1})
+    added = ColumnDataSource()
+    doc.add_root(added)
+    # A document left frozen defers this walk forever: the browser's next
+    # message about a new model then fails with UnknownReferenceError.
+    assert doc.get_model_by_id(added.id) is added
 
 
 def test_a_diagnostic_starts_after_the_change_that_invalidated_it(monkeypatch):

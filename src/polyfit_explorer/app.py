@@ -23,7 +23,7 @@ from panel.util import edit_readonly
 
 from . import plots
 from .data import DataGenerator, ground_truths, title
-from .diagnostic_views import DiagnosticsView, _dispatcher
+from .diagnostic_views import DiagnosticsView, _dispatcher, models_frozen
 from .diagnostics import Diagnostics
 from .exports import to_csv, to_script, to_skops
 from .links import MODEL_SETTINGS, apply_query, query_of
@@ -717,7 +717,7 @@ def _frozen(process):
         doc = pn.state.curdoc
         if doc is None:
             return process(events)
-        with doc.models.freeze():
+        with models_frozen(doc):
             return process(events)
     return process_frozen
 

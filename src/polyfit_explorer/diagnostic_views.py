@@ -15,6 +15,7 @@ import html
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 
 import holoviews as hv
@@ -29,7 +30,7 @@ from . import diagnostics
 from .diagnostics import Diagnostics, Snapshot, sample_sizes
 from .model import CV_MAX_POINTS, PENALTIES
 
-__all__ = ["DiagnosticsView", "LiveResult"]
+__all__ = ["DiagnosticsView", "LiveResult", "models_frozen"]
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +187,27 @@ def _to_document(doc, callback, delay: float = 0.0):
 
 def _in_document(doc, callback):
     # Frozen: Bokeh walks every model of the page once at the end, not once per plot.
-    with set_curdoc(doc), doc.models.freeze():
+    with set_curdoc(doc), models_frozen(doc):
         callback()
+
+
+@contextmanager
+def models_frozen(doc):
+    """Bokeh's ``doc.models.freeze()``, left even when the body raises.
+
+    Bokeh's own context manager skips its exit on an exception; the document
+    then never recomputes its models again, new models stay unknown to it and
+    the browser's messages about them fail (UnknownReferenceError).
+    """
+    with doc.models.freeze():
+        try:
+            yield
+        except Exception as error:
+            failure = error
+        else:
+            failure = None
+    if failure is not None:
+        raise failure
 
 
 # ---- what each tab computes (in a worker thread) ------------------------------
