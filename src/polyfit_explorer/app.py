@@ -618,12 +618,23 @@ class Explorer(pn.viewable.Viewer):
         The material page also binds its ``busy`` to Panel's global
         ``pn.state.busy``, a watcher on an object every session shares that
         kept the page, and so the session, alive: it is removed too.
+        And Panel's class-level registry of JavaScript callbacks is a
+        WeakKeyDictionary whose values hold their keys: an editable slider's
+        text field (the key) has a callback whose ``args`` hold the slider,
+        which reaches the field again, so the entry, and through the slider's
+        watchers the whole session, was never freed (about 3.4 MB each).  The
+        entries of this page's components are dropped.
         """
         components = self._page.select()
         root = _root_model(self._page)
         if root is not None:
             for component in components:
                 component._cleanup(root)
+        # The controls of ground truths shown earlier are no longer on the page.
+        components += [part for controls in self._data_controls.values()
+                       for part in controls.select()]
+        for component in components:
+            pn.links.Callback.registry.pop(component, None)
         ours = {id(component) for component in components}
         for what in pn.state.param.watchers.values():
             for watchers in what.values():
