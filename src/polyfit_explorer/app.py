@@ -348,7 +348,8 @@ class Explorer(pn.viewable.Viewer):
         """Return the image of the layer method ``points``'s points, while the data are large.
 
         It follows the plot's ranges and size, so zooming aggregates again.
-        Its legend would repeat the splits' own entries, which stay (with no points).
+        Its legend would repeat the splits' own entries, which stay (with no points):
+        the images hide theirs (see :func:`plots.no_image`).
         """
         def image(x_range=None, y_range=None, width=None, height=None, scale=1.0):
             if not self.large:
@@ -356,7 +357,7 @@ class Explorer(pn.viewable.Viewer):
             return plots.rasterized(points(), x_range, y_range, width, height)
 
         streams = [self._stream(points), hv.streams.RangeXY(), hv.streams.PlotSize()]
-        return hv.DynamicMap(image, streams=streams).opts(show_legend=False)
+        return hv.DynamicMap(image, streams=streams)
 
     def _data_plot(self):
         self._drawing = _dispatcher() is not None
