@@ -6,6 +6,9 @@ over the models' results, so an update patches data already in the browser.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import html
 import io
 import logging
@@ -19,7 +22,9 @@ import pandas as pd
 import panel as pn
 import panel_material_ui as pmui
 import param
+from panel.io.document import GC_DEBOUNCE
 from panel.util import edit_readonly
+from tornado.ioloop import IOLoop
 
 from . import plots
 from .data import DataGenerator, ground_truths, title
@@ -643,6 +648,41 @@ class Explorer(pn.viewable.Viewer):
                     owner = getattr(watcher.fn, "__self__", None)
                     if id(getattr(owner, "self", owner)) in ours:
                         pn.state.param.unwatch(watcher)
+        _trim_soon()
+
+
+def _find_malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim
+    except (OSError, TypeError, AttributeError):  # not glibc: nothing to call
+        return None
+
+
+#: glibc's ``malloc_trim``, or None where the C library has none (macOS, Windows, musl).
+_MALLOC_TRIM = _find_malloc_trim()
+_trim_pending = False
+
+
+def _trim_soon():
+    """Give the memory of closed sessions back to the system, once they are collected.
+
+    Panel collects garbage a few seconds after a session closes; glibc keeps
+    what was freed for reuse and returns it only when the top of its heap is
+    free, which after a class leaves it rarely is.  ``malloc_trim`` returns the
+    free pages inside the heap too.  Once per burst of closing sessions.
+    """
+    global _trim_pending
+    if _trim_pending or _MALLOC_TRIM is None:
+        return
+    _trim_pending = True
+
+    def trim():
+        global _trim_pending
+        _trim_pending = False
+        gc.collect()
+        _MALLOC_TRIM(0)
+
+    IOLoop.current().call_later(GC_DEBOUNCE + 1, trim)
 
 
 def _weakly(method):
