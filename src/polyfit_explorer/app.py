@@ -6,6 +6,9 @@ over the models' results, so an update patches data already in the browser.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import html
 import io
 import logging
@@ -19,7 +22,9 @@ import pandas as pd
 import panel as pn
 import panel_material_ui as pmui
 import param
+from panel.io.document import GC_DEBOUNCE
 from panel.util import edit_readonly
+from tornado.ioloop import IOLoop
 
 from . import plots
 from .data import DataGenerator, ground_truths, title
@@ -348,7 +353,8 @@ class Explorer(pn.viewable.Viewer):
         """Return the image of the layer method ``points``'s points, while the data are large.
 
         It follows the plot's ranges and size, so zooming aggregates again.
-        Its legend would repeat the splits' own entries, which stay (with no points).
+        Its legend would repeat the splits' own entries, which stay (with no points):
+        the images hide theirs (see :func:`plots.no_image`).
         """
         def image(x_range=None, y_range=None, width=None, height=None, scale=1.0):
             if not self.large:
@@ -356,7 +362,7 @@ class Explorer(pn.viewable.Viewer):
             return plots.rasterized(points(), x_range, y_range, width, height)
 
         streams = [self._stream(points), hv.streams.RangeXY(), hv.streams.PlotSize()]
-        return hv.DynamicMap(image, streams=streams).opts(show_legend=False)
+        return hv.DynamicMap(image, streams=streams)
 
     def _data_plot(self):
         self._drawing = _dispatcher() is not None
@@ -618,12 +624,23 @@ class Explorer(pn.viewable.Viewer):
         The material page also binds its ``busy`` to Panel's global
         ``pn.state.busy``, a watcher on an object every session shares that
         kept the page, and so the session, alive: it is removed too.
+        And Panel's class-level registry of JavaScript callbacks is a
+        WeakKeyDictionary whose values hold their keys: an editable slider's
+        text field (the key) has a callback whose ``args`` hold the slider,
+        which reaches the field again, so the entry, and through the slider's
+        watchers the whole session, was never freed (about 3.4 MB each).  The
+        entries of this page's components are dropped.
         """
         components = self._page.select()
         root = _root_model(self._page)
         if root is not None:
             for component in components:
                 component._cleanup(root)
+        # The controls of ground truths shown earlier are no longer on the page.
+        components += [part for controls in self._data_controls.values()
+                       for part in controls.select()]
+        for component in components:
+            pn.links.Callback.registry.pop(component, None)
         ours = {id(component) for component in components}
         for what in pn.state.param.watchers.values():
             for watchers in what.values():
@@ -631,6 +648,41 @@ class Explorer(pn.viewable.Viewer):
                     owner = getattr(watcher.fn, "__self__", None)
                     if id(getattr(owner, "self", owner)) in ours:
                         pn.state.param.unwatch(watcher)
+        _trim_soon()
+
+
+def _find_malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim
+    except (OSError, TypeError, AttributeError):  # not glibc: nothing to call
+        return None
+
+
+#: glibc's ``malloc_trim``, or None where the C library has none (macOS, Windows, musl).
+_MALLOC_TRIM = _find_malloc_trim()
+_trim_pending = False
+
+
+def _trim_soon():
+    """Give the memory of closed sessions back to the system, once they are collected.
+
+    Panel collects garbage a few seconds after a session closes; glibc keeps
+    what was freed for reuse and returns it only when the top of its heap is
+    free, which after a class leaves it rarely is.  ``malloc_trim`` returns the
+    free pages inside the heap too.  Once per burst of closing sessions.
+    """
+    global _trim_pending
+    if _trim_pending or _MALLOC_TRIM is None:
+        return
+    _trim_pending = True
+
+    def trim():
+        global _trim_pending
+        _trim_pending = False
+        gc.collect()
+        _MALLOC_TRIM(0)
+
+    IOLoop.current().call_later(GC_DEBOUNCE + 1, trim)
 
 
 def _weakly(method):

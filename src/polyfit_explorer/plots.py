@@ -133,17 +133,21 @@ def rasterized(points: hv.Points, x_range=None, y_range=None, width=None,
     return datashade(points, aggregator=ds.count_cat("split"), dynamic=False,
                      color_key={**COLORS, "excluded": EXCLUDED_COLOR}, min_alpha=100,
                      x_range=x_range, y_range=y_range, width=width or 400,
-                     height=height or 400)
+                     height=height or 400).opts(show_legend=False)
 
 
 @functools.cache
 def no_image() -> hv.RGB:
     """Return an image with no pixels: the raster layer while the data are small.
 
-    Always the same object, which HoloViews does not send again.
+    Always the same object, which HoloViews does not send again.  Its options
+    are its own: options set on a DynamicMap are applied to every element it
+    returns, and each application grows the element's pipeline, which for this
+    object, shared by every session, never ended.
     """
     empty = np.empty(0)
-    return hv.RGB((empty, empty, *[np.zeros((0, 0))] * 4), vdims=list("RGBA"))
+    return hv.RGB((empty, empty, *[np.zeros((0, 0))] * 4), vdims=list("RGBA")).opts(
+        show_legend=False)
 
 
 def _sync_labels(plot, element):
