@@ -84,3 +84,10 @@ def test_a_diagnostic_starts_after_the_change_that_invalidated_it(monkeypatch):
 
 
 _running_loop_dispatcher = diagnostic_views._dispatcher
+
+
+def test_a_result_that_outlives_its_event_loop_is_dropped_quietly():
+    loop = asyncio.new_event_loop()
+    loop.close()
+    # What a worker's done-callback does after a notebook kernel's loop has gone.
+    diagnostic_views._to_loop(loop, lambda: None)

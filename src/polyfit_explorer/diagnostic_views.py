@@ -158,7 +158,14 @@ def _dispatcher():
 
 
 def _to_loop(loop, callback, delay: float = 0.0):
-    loop.call_soon_threadsafe(loop.call_later, delay, callback)
+    """Run ``callback`` on ``loop`` (thread-safe), unless the loop has closed."""
+    try:
+        loop.call_soon_threadsafe(loop.call_later, delay, callback)
+    except RuntimeError:
+        # A result that outlived its loop (a kernel shut down, a test's loop):
+        # nobody is left to show it to.
+        if not loop.is_closed():
+            raise
 
 
 def _to_document(doc, callback, delay: float = 0.0):
