@@ -193,8 +193,10 @@ def _to_document(doc, callback, delay: float = 0.0):
 
 
 def _in_document(doc, callback):
-    # Frozen: Bokeh walks every model of the page once at the end, not once per plot.
-    with set_curdoc(doc), models_frozen(doc):
+    # Not frozen as a change is (app._frozen): a tab's first result builds new
+    # models, and patches written while the document is frozen define them
+    # again; the load benchmark's client then warned "reference already known".
+    with set_curdoc(doc):
         callback()
 
 
