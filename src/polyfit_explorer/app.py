@@ -28,7 +28,7 @@ from tornado.ioloop import IOLoop
 
 from . import plots
 from .data import DataGenerator, ground_truths, title
-from .diagnostic_views import DiagnosticsView, _dispatcher, models_frozen
+from .diagnostic_views import DiagnosticsView, _dispatcher
 from .diagnostics import Diagnostics
 from .exports import to_csv, to_script, to_skops
 from .links import MODEL_SETTINGS, apply_query, query_of
@@ -752,26 +752,7 @@ def _responsive(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
         composite = isinstance(widget, pn.widgets.CompositeWidget) or id(widget) in inner
         if isinstance(widget, IMMEDIATE) and not composite:
             widget._priority_changes = ["value", "value_throttled"]
-        # Per instance: Panel calls self._process_events for each browser change.
-        widget._process_events = _frozen(widget._process_events)
     return layout
-
-
-def _frozen(process):
-    """Wrap a widget's event processing so that Bokeh recomputes the page's models once.
-
-    Every HoloViews plot update ends by walking all Bokeh models of the page
-    (``doc.models.recompute()``, ~20 ms for the app's ~320 models), and one
-    change updates several plots.  Bokeh's freeze is reference-counted, so
-    the plots' own freezes nest inside this one and the walk runs once.
-    """
-    def process_frozen(events):
-        doc = pn.state.curdoc
-        if doc is None:
-            return process(events)
-        with models_frozen(doc):
-            return process(events)
-    return process_frozen
 
 
 class _RefusedValueFilter(logging.Filter):

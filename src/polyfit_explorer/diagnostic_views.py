@@ -15,7 +15,6 @@ import html
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import partial
 
 import holoviews as hv
@@ -30,7 +29,7 @@ from . import diagnostics
 from .diagnostics import Diagnostics, Snapshot, sample_sizes
 from .model import CV_MAX_POINTS, PENALTIES
 
-__all__ = ["DiagnosticsView", "LiveResult", "models_frozen"]
+__all__ = ["DiagnosticsView", "LiveResult"]
 
 log = logging.getLogger(__name__)
 
@@ -193,30 +192,12 @@ def _to_document(doc, callback, delay: float = 0.0):
 
 
 def _in_document(doc, callback):
-    # Not frozen as a change is (app._frozen): a tab's first result builds new
-    # models, and patches written while the document is frozen define them
-    # again; the load benchmark's client then warned "reference already known".
+    # Not inside doc.models.freeze(): a tab's first result builds new models,
+    # and patches written while the document is frozen define them again (the
+    # load benchmark's client warned "reference already known").
     with set_curdoc(doc):
         callback()
 
-
-@contextmanager
-def models_frozen(doc):
-    """Bokeh's ``doc.models.freeze()``, left even when the body raises.
-
-    Bokeh's own context manager skips its exit on an exception; the document
-    then never recomputes its models again, new models stay unknown to it and
-    the browser's messages about them fail (UnknownReferenceError).
-    """
-    with doc.models.freeze():
-        try:
-            yield
-        except Exception as error:
-            failure = error
-        else:
-            failure = None
-    if failure is not None:
-        raise failure
 
 
 # ---- what each tab computes (in a worker thread) ------------------------------
