@@ -97,6 +97,17 @@ SETTLED = """() => {
   return !loading && figures.every(view => view.has_finished());
 }"""
 
+#: What keeps SETTLED false, for a failure message: Bokeh busy, loading indicators,
+#: unfinished figures.
+UNSETTLED = """() => {
+  const doc = Bokeh.documents[0];
+  const loading = Array.from(doc.all_models).filter(
+    m => Array.isArray(m.css_classes) && m.css_classes.includes("pn-loading")).map(m => m.id);
+  const unfinished = Array.from(Bokeh.index.all_views()).filter(
+    v => v.model.type === "Figure" && !v.has_finished()).map(v => v.model.id);
+  return {idle: doc.is_idle, loading, unfinished};
+}"""
+
 #: A JavaScript expression for the function from column names to the Figure
 #: views with a renderer whose data source has all those columns.
 FIGURES_WITH = """(columns => Array.from(Bokeh.index.all_views()).filter(view =>

@@ -35,6 +35,7 @@ from ._bokeh import (
     RENDERED,
     SETTLED,
     SPANS,
+    UNSETTLED,
     figure_point,
     figure_spans,
     record_texts,
@@ -69,16 +70,6 @@ COMPUTE_TIMEOUT = 30_000
 #: twice as long when a result goes stale: generous, and no test asserts
 #: anything about time.
 LASSO_TIMEOUT = 90_000
-
-#: What keeps SETTLED false: Bokeh busy, loading indicators, unfinished figures.
-UNSETTLED = """() => {
-  const doc = Bokeh.documents[0];
-  const loading = Array.from(doc.all_models).filter(
-    m => Array.isArray(m.css_classes) && m.css_classes.includes("pn-loading")).map(m => m.id);
-  const unfinished = Array.from(Bokeh.index.all_views()).filter(
-    v => v.model.type === "Figure" && !v.has_finished()).map(v => v.model.id);
-  return {idle: doc.is_idle, loading, unfinished};
-}"""
 
 
 @pytest.fixture
