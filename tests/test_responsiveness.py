@@ -35,7 +35,19 @@ _running_loop_dispatcher = diagnostic_views._dispatcher
 
 
 def test_a_result_that_outlives_its_event_loop_is_dropped_quietly():
-    loop = asyncio.new_event_loop()
-    loop.close()
-    # What a worker's done-callback does after a notebook kernel's loop has gone.
-    diagnostic_views._to_loop(loop, lambda: None)
+    def deliver(loop) -> list:
+        ran = []
+        diagnostic_views._to_loop(loop, lambda: ran.append(True))
+        if not loop.is_closed():
+            loop.run_until_complete(asyncio.sleep(0.05))
+        return ran
+
+    # In a thread of its own: after a Playwright test, this thread's loop is running.
+    with ThreadPoolExecutor(1) as thread:
+        open_loop, closed_loop = asyncio.new_event_loop(), asyncio.new_event_loop()
+        closed_loop.close()
+        # What a worker's done-callback does: delivered while its loop lives ...
+        assert thread.submit(deliver, open_loop).result(timeout=10) == [True]
+        # ... and dropped, without raising, once a notebook kernel's loop has gone.
+        assert thread.submit(deliver, closed_loop).result(timeout=10) == []
+        open_loop.close()
