@@ -84,7 +84,7 @@ LOG_ALPHA_RANGE = (-6.0, 4.0)
 #: Explicit padding: HoloViews drops its default when a framewise layer updates,
 #: which half-hid the points at the data's extremes.
 PLOT_OPTIONS = dict(
-    responsive=True, height=420, legend_position="top_left", legend_cols=4, padding=0.08)
+    responsive=True, height=500, legend_position="top", legend_cols=4, padding=0.08)
 
 
 def _keeps_last(layer):

@@ -96,6 +96,17 @@ TO_DATA = f"""points => {{
                                    view.frame.y_scale.invert(sy - canvas.top)]);
 }}"""
 
+#: The class of the innermost element at a viewport point, through the shadow roots.
+ELEMENT_AT = """([x, y]) => {
+  let element = document.elementFromPoint(x, y);
+  while (element && element.shadowRoot) {
+    const inner = element.shadowRoot.elementFromPoint(x, y);
+    if (!inner || inner === element) break;
+    element = inner;
+  }
+  return element && element.className;
+}"""
+
 #: The full-page loading overlay stays for a moment after the plots are drawn,
 #: and swallows the clicks meant for them.
 LOADER_GONE = """() => {
@@ -147,6 +158,16 @@ def pixel(page: Page) -> np.ndarray:
     """The data size of one screen pixel along x and y at the current scales."""
     (x0, y0), (x1, y1) = to_data(page, [(500, 300), (501, 301)])
     return np.abs([x1 - x0, y1 - y0])
+
+
+def assert_on_frame(page: Page, xy) -> None:
+    """Nothing covers the plot at viewport point ``xy``: a click there reaches its tools.
+
+    Bokeh's tools listen on the canvas's events layer.  A legend drawn inside
+    the frame once sat over the top-left points and swallowed such clicks.
+    """
+    element = page.evaluate(ELEMENT_AT, list(map(float, xy)))
+    assert "bk-events" in element.split(), f"{xy} is on {element!r}, not on the plot"
 
 
 def assert_near(point, wanted, tolerance):
@@ -246,6 +267,7 @@ def isolated_train_point(page: Page, state: dict, margin: float = 25.0) -> dict:
             best = dict(index=i, label=editable["label"][i], x=x, y=y, sx=sx, sy=sy, gap=gap)
     assert best is not None, "no train point inside the frame"
     assert best["gap"] > 12, f"no isolated train point: {best}"
+    assert_on_frame(page, (best["sx"], best["sy"]))
     return best
 
 
@@ -296,6 +318,7 @@ def test_click_adds_a_point_and_refits(app: Page):
     assert before["editable"]["label"] == list(map(float, range(200)))
     target = to_screen(app, [(-4.0, 15.0)])[0]
     wanted, tolerance = to_data(app, [target])[0], 1.5 * pixel(app)
+    assert_on_frame(app, target)
 
     app.mouse.click(*target)
 
@@ -366,11 +389,12 @@ def test_box_select_excludes_points_and_include_all_restores(app: Page):
     cut = int(np.argmax(gaps[3:]) + 3)
     assert gaps[cut] > 4, f"no gap to cut in: {gaps}"
     inside = [i for i, x in enumerate(editable["x"]) if x <= xs[cut]]
-    # Vertically just past those points: the legend's box reaches into the frame's top.
+    # Vertically just past those points, inside the frame.
     screen_y = [sy for _, sy in to_screen(app, [(editable["x"][i], editable["y"][i])
                                                 for i in inside])]
     low, high = min(box["bottom"] - 2, max(screen_y) + 10), min(screen_y) - 10
-    assert high > box["top"] + 30, "the points to select are under the legend"
+    assert_on_frame(app, (box["left"] + 2, low))
+    assert_on_frame(app, ((screen_x[cut] + screen_x[cut + 1]) / 2, high))
 
     app.locator("[title='Box Select']").click()
     app.mouse.move(box["left"] + 2, low)
