@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
@@ -13,7 +14,10 @@ import numpy as np
 
 from diagnostics import table
 
-__all__ = ["cpu_model", "load", "machine", "measured", "ms", "now", "progress", "summary", "table"]
+__all__ = [
+    "cpu_model", "load", "machine", "measured", "ms", "now", "progress", "sized_main", "summary",
+    "table",
+]  # fmt: skip
 
 LIBRARIES = [
     "numpy", "scipy", "pandas", "scikit-learn", "param", "panel", "bokeh", "holoviews",
@@ -85,3 +89,17 @@ def measured(started: str, load_start: str, elapsed: float) -> str:
     """The line that dates a section, so that a section kept from an older run says so."""
     return (f"Measured {started}; load average {load_start} at the start of this section, "
             f"{load()} at its end; it took {elapsed:.0f} s.")
+
+
+def sized_main(doc: str, run, quick_help: str, argv=None) -> str:
+    """The command line of a section measured at several sample sizes.
+
+    ``--quick`` and ``--sizes 200,10000`` are passed on as ``run(quick, sizes)``;
+    ``doc``'s first line describes the command.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--sizes", help="comma-separated sample sizes, e.g. 200,10000")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
+    return run(args.quick, sizes)

@@ -20,7 +20,6 @@ two-panel matplotlib figure with Agg, encode it to PNG and base64.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import itertools
@@ -46,7 +45,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from _report import load as load_average
-from _report import measured, ms, now, progress, summary, table
+from _report import measured, ms, now, progress, sized_main, summary, table
 from polyfit_explorer import DataGenerator, Explorer, RegressionModel
 from polyfit_explorer.diagnostic_views import LiveResult
 
@@ -459,12 +458,7 @@ def run(quick: bool = False, sizes=None) -> str:
 
 
 def main(argv=None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="n = 200 and 10,000, few changes")
-    parser.add_argument("--sizes", help="comma-separated sample sizes, e.g. 200,10000")
-    args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
-    return run(args.quick, sizes)
+    return sized_main(__doc__, run, "n = 200 and 10,000, few changes", argv)
 
 
 if __name__ == "__main__":

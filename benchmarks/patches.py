@@ -13,7 +13,6 @@ websocket frames of the served app.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import defaultdict
 
@@ -23,7 +22,7 @@ from bokeh.models import ColumnDataSource, LegendItem
 from panel.io.model import diff
 
 from _report import load as load_average
-from _report import measured, now, progress, table
+from _report import measured, now, progress, sized_main, table
 from changes import KINDS, MODEL_BASE, Arrived, render, reset
 
 HEADING = "## What ours sends per change"
@@ -215,12 +214,7 @@ def run(quick: bool = False, sizes=None) -> str:
 
 
 def main(argv=None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="n = 200 and 10,000 only")
-    parser.add_argument("--sizes", help="comma-separated sample sizes, e.g. 200,10000")
-    args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
-    return run(args.quick, sizes)
+    return sized_main(__doc__, run, "n = 200 and 10,000 only", argv)
 
 
 if __name__ == "__main__":
