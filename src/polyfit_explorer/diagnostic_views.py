@@ -102,12 +102,11 @@ class LiveResult(param.Parameterized):
     def _submit(self, dispatch):
         self.busy = True
         self._future = _QUEUED
-        # Started once the change that invalidated the result has been
-        # processed, and WORKER_DELAY_S later, while Panel sends that change to
-        # the browser.  A worker started at once competed with the change's
-        # serialization and writes for the GIL and the cores: the new fit
-        # reached the browser 100-300 ms later (docs/development.md).
-        dispatch(partial(dispatch, partial(self._start, dispatch), WORKER_DELAY_S))
+        # Started while Panel sends the change that invalidated the result to
+        # the browser, not during it.  A worker started at once competed with
+        # the change's serialization and writes for the GIL and the cores: the
+        # new fit reached the browser 100-300 ms later (docs/development.md).
+        _after_this_task(dispatch, partial(self._start, dispatch), WORKER_DELAY_S)
 
     def _start(self, dispatch):
         inputs = self._latest
@@ -154,6 +153,15 @@ def _dispatcher():
     except RuntimeError:
         return None
     return partial(_to_loop, loop)
+
+
+def _after_this_task(dispatch, callback, delay: float):
+    """Run ``callback`` ``delay`` seconds after the event loop's current task ends.
+
+    A delay given straight to ``dispatch`` would count from now, in the middle
+    of processing a change; dispatching first makes it count from the end.
+    """
+    dispatch(partial(dispatch, callback, delay))
 
 
 def _to_loop(loop, callback, delay: float = 0.0):
