@@ -3,7 +3,7 @@
 Run by ``benchmarks/run.py`` (section ``e2e``); alone with
 ``uv run python benchmarks/e2e.py [--quick]``.
 
-``panel serve examples/app.py`` runs on 127.0.0.1 (``benchmarks/_serve.py``);
+``panel serve examples/app.py`` runs on 127.0.0.1 (``polyfit_explorer.testing.serve``);
 the system Chromium opens it with ``?data.n_samples=N`` (see
 ``polyfit_explorer.links``).  All timing happens in the page, with
 ``performance.now()``, so Playwright's round trips are not counted:
@@ -33,14 +33,11 @@ from playwright.sync_api import sync_playwright
 
 from _report import load as load_average
 from _report import measured, ms, now, progress, summary, table
-from _serve import APP, serve
+from polyfit_explorer.testing import CHROMIUM, CHROMIUM_ARGS, RENDERED, SETTLED, serve
 
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "examples" / "app.py"
 HEADING = "## End to end in Chromium: key press to new data in the browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 VIEWPORT = {"width": 1400, "height": 900}
 #: Targets of issue 5 (median), reported, never asserted.
 TARGETS_MS = {1_000: 60, 1_000_000: 250}
@@ -86,27 +83,6 @@ ARM = """() => {
     requestAnimationFrame(() => record.frames.push(performance.now()));
   }, true);
 }"""
-
-#: True once nothing is pending (tests/ui/_bokeh.py's SETTLED).
-SETTLED = """() => {
-  if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
-  const doc = Bokeh.documents[0];
-  if (!doc.is_idle) return false;
-  const loading = Array.from(doc.all_models).some(
-    model => Array.isArray(model.css_classes) && model.css_classes.includes("pn-loading"));
-  const figures = Array.from(Bokeh.index.all_views())
-    .filter(view => view.model.type === "Figure");
-  return !loading && figures.every(view => view.has_finished());
-}"""
-#: True once the document is synced and the two main figures have drawn.
-RENDERED = """() => {
-  if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
-  if (!Bokeh.documents[0].is_idle) return false;
-  const figures = Array.from(Bokeh.index.all_views())
-    .filter(view => view.model.type === "Figure");
-  return figures.length >= 2 && figures.every(view => view.has_finished());
-}"""
-
 
 def plan(quick: bool) -> list[dict]:
     """Sizes, sliders and presses; at n = 1,000,000 a change takes seconds: fewer."""
@@ -213,8 +189,10 @@ def measure_one(browser, url: str, case: dict) -> dict:
 
 def measure(cases: list[dict], log: Path, app: Path = APP) -> list[dict]:
     results = []
-    with serve(log, app) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with (serve(["-m", "panel", "serve", str(app)], log, cwd=ROOT) as served,
+          sync_playwright() as playwright):
+        url = served.url(app.stem)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for case in cases:
                 progress(f"n={case['n']:,} {case['slider']}: {case['presses']} presses ...")

@@ -35,16 +35,10 @@ import argparse
 import contextlib
 import os
 import random
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,13 +56,11 @@ from bokeh.document.events import MessageSentEvent
 from bokeh.events import DocumentReady
 from bokeh.models import ColumnDataSource, Slider
 
+from polyfit_explorer import testing
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "app.py"
 HEADING = "## A class at once: concurrent sessions"
-
-#: Every log record names its level, so errors are found by level.
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_RECORD = re.compile(r"^\d{4}-\d\d-\d\d [\d:,.]+ (?P<level>[A-Z]+) ")
 
 #: Closed sessions are discarded after UNUSED_MS (checked every CHECK_MS); Panel
 #: then collects garbage GC_DEBOUNCE_S later.  The wait for cleanup covers all three.
@@ -86,76 +78,38 @@ CHANGES = {
 # ---- the server ----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     """A running ``panel serve`` process: its URL, memory and log."""
 
-    process: subprocess.Popen
+    pid: int
     url: str
     log: Path
 
     def rss_mb(self) -> float:
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+        return psutil.Process(self.pid).memory_info().rss / 2**20
 
     def log_problems(self, offset: int = 0) -> list[str]:
         """Lines of the log (from byte ``offset``) that report an error."""
         with self.log.open("rb") as f:
             f.seek(offset)
-            text = f.read().decode(errors="replace")
-        problems = []
-        for line in text.splitlines():
-            record = _RECORD.match(line)
-            if "Traceback" in line or (record and record["level"] in {"ERROR", "CRITICAL"}):
-                problems.append(line)
-        return problems
+            return testing.server_log_problems(f.read().decode(errors="replace"))
 
 
-def server_options(port: int) -> list[str]:
-    """``panel serve`` options: local, warm, closed sessions discarded within 1.5 s."""
-    return [
-        "--address", "127.0.0.1", "--port", str(port),
-        "--allow-websocket-origin", f"127.0.0.1:{port}",
-        "--warm", "--liveness", "--log-format", LOG_FORMAT,
-        "--check-unused-sessions", str(CHECK_MS), "--unused-session-lifetime", str(UNUSED_MS),
-    ]  # fmt: skip
+#: ``panel serve`` options besides the local address: warm, and closed sessions
+#: discarded within 1.5 s.
+SERVER_OPTIONS = [
+    "--warm",
+    "--check-unused-sessions", str(CHECK_MS), "--unused-session-lifetime", str(UNUSED_MS),
+]  # fmt: skip
 
 
 @contextlib.contextmanager
 def serve(log: Path, startup_timeout: float = 60.0) -> Iterator[Server]:
-    """Serve examples/app.py in a process group of its own; end the group afterwards."""
-    port = free_port()
-    command = [sys.executable, "-m", "panel", "serve", str(APP), *server_options(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"panel serve exited:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/liveness", timeout=1):
-                    break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"panel serve did not start:\n{log.read_text()}") from None
-                time.sleep(0.2)
-        yield Server(process, f"http://127.0.0.1:{port}/app", log)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    """Serve ``APP`` (examples/app.py) with the load's options until the block ends."""
+    arguments = ["-m", "panel", "serve", str(APP), *SERVER_OPTIONS]
+    with testing.serve(arguments, log, cwd=ROOT, timeout=startup_timeout) as served:
+        yield Server(served.pid, served.url(APP.stem), log)
 
 
 # ---- one session, driven as a browser would -----------------------------------

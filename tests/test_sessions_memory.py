@@ -27,6 +27,7 @@ from tornado.ioloop import IOLoop
 
 from polyfit_explorer import Explorer, plots
 from polyfit_explorer.data import ground_truths
+from polyfit_explorer.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "app.py"
@@ -42,7 +43,7 @@ CLEANUP_TIMEOUT_S = 20.0
 @pytest.fixture(scope="module")
 def server():
     """Serve examples/app.py from a thread of this process; yield the server and its URL."""
-    port, started, box = load.free_port(), threading.Event(), {}
+    port, started, box = free_port(), threading.Event(), {}
 
     def run():
         events = asyncio.new_event_loop()

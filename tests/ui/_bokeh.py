@@ -1,8 +1,14 @@
-"""Read the served app's plot data back from the Bokeh document in the page."""
+"""Read the served app's plot data back from the Bokeh document in the page.
+
+The page-state conditions RENDERED, SETTLED and UNSETTLED are shared with the
+benchmarks and live in :mod:`polyfit_explorer.testing`; they are re-exported here.
+"""
 
 from __future__ import annotations
 
 from playwright.sync_api import Page
+
+from polyfit_explorer.testing import RENDERED, SETTLED, UNSETTLED
 
 __all__ = [
     "READ_SOURCES",
@@ -12,6 +18,7 @@ __all__ = [
     "SETTLED",
     "SOURCES_WITH",
     "SPANS",
+    "UNSETTLED",
     "figure_point",
     "figure_spans",
     "record_texts",
@@ -70,43 +77,6 @@ SENT_SINCE = f"""() => {{
   return Object.fromEntries(Object.entries(sources).map(
     ([name, model]) => [name, model.data !== window.__data_before[name]]));
 }}"""
-
-#: True once the document is synced and both figures have drawn.  At least two:
-#: the diagnostics tab below adds its own once its first result arrives.
-RENDERED = """() => {
-  if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
-  if (!Bokeh.documents[0].is_idle) return false;
-  const figures = Array.from(Bokeh.index.all_views())
-    .filter(view => view.model.type === "Figure");
-  return figures.length >= 2 && figures.every(view => view.has_finished());
-}"""
-
-#: True once nothing is pending: the document is synced, no component shows
-#: Panel's loading indicator (the ``pn-loading`` CSS class; the diagnostics
-#: tabs keep it on until their result is drawn) and every figure has drawn.
-#: Closing a page while the server still pushes to it makes Panel log "Task
-#: exception was never retrieved" (WebSocketClosedError).
-SETTLED = """() => {
-  if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
-  const doc = Bokeh.documents[0];
-  if (!doc.is_idle) return false;
-  const loading = Array.from(doc.all_models).some(
-    model => Array.isArray(model.css_classes) && model.css_classes.includes("pn-loading"));
-  const figures = Array.from(Bokeh.index.all_views())
-    .filter(view => view.model.type === "Figure");
-  return !loading && figures.every(view => view.has_finished());
-}"""
-
-#: What keeps SETTLED false, for a failure message: Bokeh busy, loading indicators,
-#: unfinished figures.
-UNSETTLED = """() => {
-  const doc = Bokeh.documents[0];
-  const loading = Array.from(doc.all_models).filter(
-    m => Array.isArray(m.css_classes) && m.css_classes.includes("pn-loading")).map(m => m.id);
-  const unfinished = Array.from(Bokeh.index.all_views()).filter(
-    v => v.model.type === "Figure" && !v.has_finished()).map(v => v.model.id);
-  return {idle: doc.is_idle, loading, unfinished};
-}"""
 
 #: A JavaScript expression for the function from column names to the Figure
 #: views with a renderer whose data source has all those columns.

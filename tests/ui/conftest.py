@@ -11,38 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from ._bokeh import SETTLED
-from ._checks import LOG_FORMAT, server_log_problems
+from polyfit_explorer.testing import CHROMIUM, CHROMIUM_ARGS, SETTLED, serve, server_log_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "app.py"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1400, "height": 900}
-STARTUP_TIMEOUT = 30.0
 #: Errors cannot be awaited, so give late console messages and log lines this long.
 QUIET_MS = 300
 #: How long a page may take to finish what it shows before it is closed (a
@@ -99,27 +78,6 @@ def base_url():
 # ---- server -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_live(process: subprocess.Popen, url: str, log: Path):
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"panel serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"panel serve did not answer {url} in {STARTUP_TIMEOUT} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def server_log(tmp_path_factory) -> Path:
     """The file that receives the served app's stdout and stderr."""
@@ -129,53 +87,8 @@ def server_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def app_url(server_log):
     """Serve examples/app.py on a free local port and yield the app's URL."""
-    with serve(["-m", "panel", "serve", str(APP)], server_log) as port:
-        yield f"http://127.0.0.1:{port}/app"
-
-
-@contextmanager
-def serve(arguments: list[str], log: Path):
-    """Run ``python arguments`` as a local server on a free port; yield the port.
-
-    The server options are appended, so ``arguments`` must end with something
-    that accepts ``panel serve``'s options.
-    """
-    port = _free_port()
-    command = [
-        sys.executable,
-        *arguments,
-        "--address",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--allow-websocket-origin",
-        f"127.0.0.1:{port}",
-        "--liveness",
-        "--log-format",
-        LOG_FORMAT,
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-    try:
-        _wait_until_live(process, f"http://127.0.0.1:{port}/liveness", log)
-        yield port
-    finally:
-        # start_new_session made the server a group leader: end it and all it started.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass
+    with serve(["-m", "panel", "serve", str(APP)], server_log, cwd=ROOT) as served:
+        yield served.url("app")
 
 
 # ---- clean-run check ----------------------------------------------------------
@@ -241,9 +154,10 @@ def serve_script(page, request, tmp_path):
 
         def start(script: Path) -> str:
             log = tmp_path / f"{script.stem}.log"
-            port = servers.enter_context(serve(["-m", "panel", "serve", str(script)], log))
+            served = servers.enter_context(
+                serve(["-m", "panel", "serve", str(script)], log, cwd=ROOT))
             request.node.stash[_WATCH].logs[log] = 0
-            return f"http://127.0.0.1:{port}/{script.stem}"
+            return served.url(script.stem)
 
         yield start
         # Leave before the server stops: the page would retry and log a console error.

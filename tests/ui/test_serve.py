@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from polyfit_explorer.testing import serve, server_log_problems
+
 from ._bokeh import RENDERED, SETTLED, sources
-from ._checks import server_log_problems
-from .conftest import serve
 
 
 def test_python_m_polyfit_explorer_serves_the_app(page: Page, tmp_path):
     log = tmp_path / "serve.log"
-    with serve(["-m", "polyfit_explorer"], log) as port:
-        page.goto(f"http://127.0.0.1:{port}/explorer")
+    with serve(["-m", "polyfit_explorer"], log) as served:
+        page.goto(served.url("explorer"))
         page.wait_for_function(RENDERED)
         layers = sources(page)
         expect(page.locator("td.train-n")).to_have_text("160")

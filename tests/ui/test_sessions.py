@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from polyfit_explorer import DataGenerator, Explorer, RegressionModel
+from polyfit_explorer.testing import server_log_problems
 
 from ._bokeh import RENDERED, SETTLED, sources
-from ._checks import server_log_problems
 from .test_app import wait_for_change
 from .test_editing import LOADER_GONE, layers
 

@@ -1,10 +1,13 @@
-"""The clean-run check itself: which server log lines fail a UI test."""
+"""The helpers the browser tests and benchmarks share: the server-log check and ``serve``."""
 
 from __future__ import annotations
 
+import os
+import urllib.request
+
 import pytest
 
-from ._checks import server_log_problems
+from polyfit_explorer.testing import ServerFailed, serve, server_log_problems
 
 STAMP = "2026-01-02 03:04:05,678"
 
@@ -57,3 +60,30 @@ def test_expected_record_is_accepted_only_where_expected():
 def test_expected_patterns_excuse_nothing_else(line):
     problems = server_log_problems(f"{STAMP} INFO x: fine\n{line}\n", expected=EXPECTED)
     assert problems
+
+
+# ---- serve: the one way tests and benchmarks start a server ----------------------
+
+HELLO = """import panel as pn
+pn.pane.Markdown("hello from polyfit_explorer.testing").servable()
+"""
+
+
+def test_serve_answers_on_a_local_port_and_ends_its_process_group(tmp_path):
+    (tmp_path / "hello.py").write_text(HELLO)
+    log = tmp_path / "serve.log"
+    with serve(["-m", "panel", "serve", str(tmp_path / "hello.py")], log) as served:
+        url = served.url("hello")
+        assert url == f"http://127.0.0.1:{served.port}/hello"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+    with pytest.raises(ProcessLookupError):
+        os.killpg(served.pid, 0)
+    assert server_log_problems(log.read_text()) == []
+
+
+def test_serve_reports_a_server_that_exits_with_its_log(tmp_path):
+    missing = tmp_path / "missing.py"
+    with pytest.raises(ServerFailed, match=r"exited with 1:\n.*does not exist"), \
+            serve(["-m", "panel", "serve", str(missing)], tmp_path / "serve.log"):
+        pass

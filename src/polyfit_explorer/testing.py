@@ -1,0 +1,196 @@
+"""What the test suite and the benchmarks share: a served app, Chromium, page states.
+
+Nothing here is used by the app.  It starts a real ``panel serve`` on
+127.0.0.1 and a free port, names the system Chromium and how to launch it,
+and holds the JavaScript conditions that tell when a served page has drawn
+(:data:`RENDERED`) and when nothing is pending any more (:data:`SETTLED`),
+and finds the errors in a server's log (:func:`server_log_problems`).
+Only the standard library is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "LOG_FORMAT",
+    "RENDERED",
+    "SETTLED",
+    "UNSETTLED",
+    "Served",
+    "ServerFailed",
+    "free_port",
+    "serve",
+    "server_log_problems",
+]
+
+#: Debian's Chromium; Playwright's own browsers are not installed.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+#: Every server log record names its level and logger, so a check can find errors.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+STARTUP_TIMEOUT = 60.0
+
+_RECORD = re.compile(r"^\d{4}-\d\d-\d\d [\d:,.]+ (?P<level>[A-Z]+) ")
+_ALWAYS_BAD = ("Traceback", "Callable raised")
+_BAD_LEVELS = {"ERROR", "CRITICAL"}
+
+
+def server_log_problems(text: str, expected: tuple[str, ...] = ()) -> list[str]:
+    """Return the lines of a server log excerpt that report an error.
+
+    A record at WARNING or below is fine even if its message says "error": the
+    app logs refused user input as ``WARNING ... Refused input: ...``.  Lines
+    that are no record (a traceback's body, raw prints to stderr) count if
+    they mention an error at all.  ``expected`` holds regular expressions for
+    records a test provokes on purpose; they never excuse a traceback, a
+    "Callable raised" or a line that is no record.
+    """
+    problems = []
+    for line in text.splitlines():
+        record = _RECORD.match(line)
+        if any(marker in line for marker in _ALWAYS_BAD):
+            problems.append(line)
+        elif record and any(re.search(pattern, line) for pattern in expected):
+            continue
+        elif record:
+            if record["level"] in _BAD_LEVELS:
+                problems.append(line)
+        elif re.search("error", line, re.IGNORECASE):
+            problems.append(line)
+    return problems
+
+
+class ServerFailed(RuntimeError):
+    """The server exited, or did not answer /liveness in time; the message holds its log."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running server: its port and its process id (the leader of its process group)."""
+
+    port: int
+    pid: int
+
+    def url(self, path: str = "") -> str:
+        """Return the URL of ``path`` (an app's name) on this server."""
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free now (another process may take it later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(arguments: list[str], log: Path, cwd: Path | None = None,
+          timeout: float = STARTUP_TIMEOUT) -> Iterator[Served]:
+    """Run ``python arguments`` as a local server on a free port until the block ends.
+
+    The local-address, port, websocket-origin, ``--liveness`` and log-format
+    options are appended, so ``arguments`` must end with something that takes
+    ``panel serve``'s options.  Output goes to ``log``.  The server runs in a
+    session of its own: ending its process group ends every worker it started.
+    """
+    port = free_port()
+    command = [
+        sys.executable, *arguments, "--address", "127.0.0.1", "--port", str(port),
+        "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness",
+        "--log-format", LOG_FORMAT,
+    ]  # fmt: skip
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)  # fmt: skip
+    try:
+        _wait_until_live(process, f"http://127.0.0.1:{port}/liveness", log, timeout)
+        yield Served(port, process.pid)
+    finally:
+        _end(process)
+
+
+def _wait_until_live(process: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerFailed(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise ServerFailed(f"the server did not answer {url} in {timeout} s:\n{log.read_text()}")
+
+
+def _end(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+# ---- the state of a served page, as JavaScript for page.wait_for_function -----------
+
+#: True once the document is synced and both figures have drawn.  At least two:
+#: the diagnostics tab below adds its own once its first result arrives.
+RENDERED = """() => {
+  if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
+  if (!Bokeh.documents[0].is_idle) return false;
+  const figures = Array.from(Bokeh.index.all_views())
+    .filter(view => view.model.type === "Figure");
+  return figures.length >= 2 && figures.every(view => view.has_finished());
+}"""
+
+#: True once nothing is pending: the document is synced, no component shows
+#: Panel's loading indicator (the ``pn-loading`` CSS class; the diagnostics
+#: tabs keep it on until their result is drawn) and every figure has drawn.
+#: Closing a page while the server still pushes to it makes Panel log "Task
+#: exception was never retrieved" (WebSocketClosedError).
+SETTLED = """() => {
+  if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
+  const doc = Bokeh.documents[0];
+  if (!doc.is_idle) return false;
+  const loading = Array.from(doc.all_models).some(
+    model => Array.isArray(model.css_classes) && model.css_classes.includes("pn-loading"));
+  const figures = Array.from(Bokeh.index.all_views())
+    .filter(view => view.model.type === "Figure");
+  return !loading && figures.every(view => view.has_finished());
+}"""
+
+#: What keeps SETTLED false, for a failure message: Bokeh busy, loading indicators,
+#: unfinished figures.
+UNSETTLED = """() => {
+  const doc = Bokeh.documents[0];
+  const loading = Array.from(doc.all_models).filter(
+    m => Array.isArray(m.css_classes) && m.css_classes.includes("pn-loading")).map(m => m.id);
+  const unfinished = Array.from(Bokeh.index.all_views()).filter(
+    v => v.model.type === "Figure" && !v.has_finished()).map(v => v.model.id);
+  return {idle: doc.is_idle, loading, unfinished};
+}"""
