@@ -39,7 +39,7 @@ EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
                               thread_name_prefix="polyfit-diagnostics")
 
 PENALTY_NAMES = {value: name for name, value in PENALTIES.items()}
-#: After a change, the worker starts this much later (see LiveResult._start_after_change).
+#: After a change, the worker starts this much later (see LiveResult._submit).
 WORKER_DELAY_S = 0.1
 #: Stands for a computation that is about to start.
 _QUEUED = object()
@@ -205,7 +205,6 @@ def _in_document(doc, callback):
     # load benchmark's client warned "reference already known").
     with set_curdoc(doc):
         callback()
-
 
 
 # ---- what each tab computes (in a worker thread) ------------------------------
