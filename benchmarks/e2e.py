@@ -33,12 +33,11 @@ from playwright.sync_api import sync_playwright
 
 from _report import load as load_average
 from _report import measured, ms, now, progress, summary, table
-from polyfit_explorer.testing import CHROMIUM, CHROMIUM_ARGS, RENDERED, SETTLED, serve
+from polyfit_explorer.testing import CHROMIUM, CHROMIUM_ARGS, RENDERED, SETTLED, VIEWPORT, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "app.py"
 HEADING = "## End to end in Chromium: key press to new data in the browser"
-VIEWPORT = {"width": 1400, "height": 900}
 #: Targets of issue 5 (median), reported, never asserted.
 TARGETS_MS = {1_000: 60, 1_000_000: 250}
 

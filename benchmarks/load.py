@@ -105,11 +105,11 @@ SERVER_OPTIONS = [
 
 
 @contextlib.contextmanager
-def serve(log: Path, startup_timeout: float = 60.0) -> Iterator[Server]:
-    """Serve ``APP`` (examples/app.py) with the load's options until the block ends."""
-    arguments = ["-m", "panel", "serve", str(APP), *SERVER_OPTIONS]
+def serve(log: Path, app: Path = APP, startup_timeout: float = 60.0) -> Iterator[Server]:
+    """Serve ``app`` (examples/app.py) with the load's options until the block ends."""
+    arguments = ["-m", "panel", "serve", str(app), *SERVER_OPTIONS]
     with testing.serve(arguments, log, cwd=ROOT, timeout=startup_timeout) as served:
-        yield Server(served.pid, served.url(APP.stem), log)
+        yield Server(served.pid, served.url(app.stem), log)
 
 
 # ---- one session, driven as a browser would -----------------------------------

@@ -31,6 +31,7 @@ __all__ = [
     "RENDERED",
     "SETTLED",
     "UNSETTLED",
+    "VIEWPORT",
     "Served",
     "ServerFailed",
     "free_port",
@@ -44,6 +45,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+#: The browser window the tests and benchmarks open pages in.
+VIEWPORT = {"width": 1400, "height": 900}
 
 #: Every server log record names its level and logger, so a check can find errors.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -17,11 +17,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from polyfit_explorer.testing import CHROMIUM, CHROMIUM_ARGS, SETTLED, serve, server_log_problems
+from polyfit_explorer.testing import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SETTLED,
+    VIEWPORT,
+    serve,
+    server_log_problems,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "app.py"
-VIEWPORT = {"width": 1400, "height": 900}
 #: Errors cannot be awaited, so give late console messages and log lines this long.
 QUIET_MS = 300
 #: How long a page may take to finish what it shows before it is closed (a
