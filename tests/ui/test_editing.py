@@ -161,11 +161,14 @@ def pixel(page: Page) -> np.ndarray:
 
 
 def assert_on_frame(page: Page, xy) -> None:
-    """Nothing covers the plot at viewport point ``xy``: a click there reaches its tools.
+    """``xy`` (viewport pixels) is inside the plot's frame and nothing covers it there.
 
     Bokeh's tools listen on the canvas's events layer.  A legend drawn inside
     the frame once sat over the top-left points and swallowed such clicks.
     """
+    box = page.evaluate(FRAME)
+    assert box["left"] < xy[0] < box["right"], f"{xy} is left or right of the frame {box}"
+    assert box["top"] < xy[1] < box["bottom"], f"{xy} is above or below the frame {box}"
     element = page.evaluate(ELEMENT_AT, list(map(float, xy)))
     assert "bk-events" in element.split(), f"{xy} is on {element!r}, not on the plot"
 
