@@ -78,8 +78,8 @@ def test_resample_draws_new_data_under_a_new_seed():
 @pytest.mark.parametrize(
     ("name", "value", "words"),
     [
-        ("n_samples", 1, "n_samples (Samples) must be in [2, 2000000]; got 1"),
-        ("n_samples", 2_000_001, "n_samples (Samples) must be in [2, 2000000]; got 2000001"),
+        ("n_samples", 1, "n_samples (Samples) must be in [2, 1000000]; got 1"),
+        ("n_samples", 1_000_001, "n_samples (Samples) must be in [2, 1000000]; got 1000001"),
         ("noise_sd", -0.1, "noise_sd (Noise σ) must be in [0, 1e+06]; got -0.1"),
         ("x_min", -2e6, "x_min (x min) must be in [-1e+06, 1e+06]"),
         ("random_state", -1, "random_state (Data seed) must be in [0, 4294967295]"),

@@ -28,11 +28,11 @@ from polyfit_explorer import (
     Sine,
     Step,
 )
+from polyfit_explorer.model import SETTINGS
 from polyfit_explorer.parameters import InvalidValue, UpdateFailed
 
 GENERATORS = [DataGenerator, Polynomial, Sine, AbsoluteValue, Step, Runge]
-MODEL_SETTINGS = ["degree", "loss", "penalty", "alpha_mode", "alpha", "cv_folds", "test_size",
-                  "random_state"]
+MODEL_SETTINGS = SETTINGS
 #: Fits at degree 50 with LASSO's cross-validation take ~0.3 s at this size.
 MAX_FUZZ_SAMPLES = 40
 #: Set FUZZ_EXAMPLES=500 for a longer hunt; 100 per test take about 20 s.
@@ -204,7 +204,7 @@ def test_your_data_fit_finitely_or_are_refused(data, x):
 
 
 def test_fuzzed_parameters_are_every_input():
-    # A parameter added later must be fuzzed too: the lists above are the classes' own.
+    # A parameter added later must be fuzzed too: SETTINGS must be every model input.
     assert set(MODEL_SETTINGS) | {"excluded"} == {
         p for p in RegressionModel.param if p not in ("name", "data") and not p.endswith("_")}
     for cls in GENERATORS:

@@ -4,6 +4,9 @@ The query holds the ground truth's class name (``truth``), every input of its ge
 (``data.<name>``) and the model's settings (plain names).  Reading a query
 applies each value on its own; a value that is malformed or out of range is
 skipped with a sentence saying why, so a bad link never breaks the page.
+Numbers are read by :func:`~polyfit_explorer.parameters.parse_number`, the
+rules of a typed field.  A link is text from outside: the sentences quote its
+keys and values cut to 60 characters, and the app shows them as text only.
 Points edited by hand and uploaded data are not part of a link.
 """
 
@@ -14,12 +17,13 @@ from urllib.parse import parse_qsl, urlencode
 import param
 
 from .data import ground_truths
+from .model import SETTINGS
+from .parameters import parse_number, quoted
 
 __all__ = ["MODEL_SETTINGS", "apply_query", "query_of"]
 
 #: The model's settings a link carries, applied in this order.
-MODEL_SETTINGS = ["degree", "loss", "penalty", "alpha_mode", "alpha", "cv_folds", "test_size",
-                  "random_state"]
+MODEL_SETTINGS = SETTINGS
 
 
 def query_of(explorer) -> str:
@@ -42,7 +46,7 @@ def apply_query(explorer, query: str) -> list[str]:
         if truth in titles:
             explorer.truth = titles[truth]
         else:
-            problems.append(f"Unknown ground truth {truth!r}: kept {explorer.truth!r}.")
+            problems.append(f"Unknown ground truth {quoted(truth)}: kept {explorer.truth!r}.")
     generator = explorer.model.data
     for key, text in values.items():
         prefix, _, name = key.rpartition(".")
@@ -50,15 +54,21 @@ def apply_query(explorer, query: str) -> list[str]:
         known = target is not None and (
             name in generator._inputs() if target is generator else name in MODEL_SETTINGS)
         if not known:
-            problems.append(f"Ignored the unknown setting {key!r} in the link.")
+            problems.append(f"Ignored the unknown setting {quoted(key)} in the link.")
+            continue
+        kept = f"Kept {getattr(target, name)!r}."
+        try:
+            value = _value(target.param[name], text)
+        except ValueError as error:
+            problems.append(f"Ignored {key} from the link: {error} {kept}")
             continue
         try:
-            setattr(target, name, _value(target.param[name], text))
+            setattr(target, name, value)
         except (ValueError, TypeError) as error:
             reason = str(error).rstrip(".") + "."
-            if "Kept" not in reason:  # range errors already say what they kept
-                reason += f" Kept {getattr(target, name)!r}."
-            problems.append(f"Ignored {key}={text!r} from the link: {reason}")
+            if "Kept" not in reason:  # the models' refusals say what they kept
+                reason += f" {kept}"
+            problems.append(f"Ignored {key} from the link: {reason}")
     return problems
 
 
@@ -73,15 +83,10 @@ def _value(parameter: param.Parameter, text: str):
         if text not in ("True", "False"):
             raise ValueError(f"{parameter.name} must be True or False.")
         return text == "True"
-    if isinstance(parameter, param.Integer):
-        return int(text)
-    if isinstance(parameter, param.Number):
-        number = float(text)
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError(f"{parameter.name} must be a finite number.")
-        return number
+    if isinstance(parameter, param.Number):  # param.Integer too
+        return parse_number(parameter, text)
     if isinstance(parameter, param.Selector):
         choices = list(parameter.objects)
         if text not in choices:
-            raise ValueError(f"{parameter.name} must be one of {choices}.")
+            raise ValueError(f"{parameter.name} must be one of {choices}; got {quoted(text)}.")
     return text

@@ -37,11 +37,17 @@ __all__ = [
     "LOSSES",
     "PENALTIES",
     "RIDGE_ALPHAS",
+    "SETTINGS",
     "RegressionModel",
     "Scores",
     "polynomial_regression",
     "raw_coefficients",
 ]
+
+#: The settings of a model that a user sets (the sidebar, in this order, and a
+#: link); everything the fit depends on but the data and the excluded points.
+SETTINGS = ["degree", "loss", "penalty", "alpha_mode", "alpha", "cv_folds", "test_size",
+            "random_state"]
 
 SPLITS = ("train", "test")
 #: A row's role: in the training split, the test split, or excluded from both by hand.
@@ -264,8 +270,7 @@ class RegressionModel(param.Parameterized):
             self.cv_folds if penalized and self.alpha_mode == "cv" else None,
         )
 
-    @param.depends("data.data", "degree", "loss", "penalty", "alpha_mode", "alpha", "cv_folds",
-                   "test_size", "random_state", "excluded", watch=True, on_init=True)
+    @param.depends("data.data", *SETTINGS, "excluded", watch=True, on_init=True)
     def _fit(self):
         frame, key = self.data.data, self._fit_key()
         if self._fitted_frame is frame and self._fitted_key == key:
