@@ -11,20 +11,24 @@ with the reason, and the data in use stay exactly as they were.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import os
+import re
 
 import numpy as np
 import pandas as pd
 import param
 
-from .data import DataGenerator
-from .parameters import InvalidValue, Number
+from .data import MAX_SAMPLES, DataGenerator
+from .parameters import InvalidValue, Number, quoted
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "MIN_ROWS", "Dataset"]
 
 MAX_BYTES = 50 * 2**20
-MAX_ROWS = 1_000_000
+#: The most rows a file may have: as many points as a generator may draw.
+MAX_ROWS = MAX_SAMPLES
 MIN_ROWS = 3
 
 
@@ -90,9 +94,10 @@ class Dataset(DataGenerator):
         Raises
         ------
         InvalidValue
-            For a file over 50 MB or 1,000,000 rows, one that is not CSV, a column
-            that is missing or not numeric, or fewer than 3 usable rows.  The
-            data in use are then unchanged.
+            For a file over 50 MB or 1,000,000 rows, one that is empty, not
+            UTF-8 or UTF-16 text, of one column or not CSV, a column that is
+            missing or not numeric, or fewer than 3 usable rows.  The data in
+            use are then unchanged.
         """
         table = read_csv(source)
         self._apply(self._checked(table, x, y))
@@ -118,9 +123,9 @@ class Dataset(DataGenerator):
                 y = next(c for c in numeric if c != x)
         for role, name in (("x", x), ("y", y)):
             if name not in table.columns:
-                raise InvalidValue(f"There is no column {name!r} for {role}. {KEPT}")
+                raise InvalidValue(f"There is no column {quoted(name)} for {role}. {KEPT}")
             if name not in numeric:
-                raise InvalidValue(f"Column {name!r} ({role}) is not numeric. {KEPT}")
+                raise InvalidValue(f"Column {quoted(name)} ({role}) is not numeric. {KEPT}")
         points, dropped = _points(table, x, y)
         if len(points) < MIN_ROWS:
             raise InvalidValue(f"Only {len(points)} usable rows (numbers, not NaN or "
@@ -182,9 +187,59 @@ class Dataset(DataGenerator):
 
 KEPT = "Nothing was loaded; the previous data are kept."
 
+EMPTY = "The file is empty."
+NOT_TEXT = ("The file is not a text CSV file (it is not UTF-8 or UTF-16 text). Save it as "
+            "'CSV UTF-8' and upload that.")
+ONE_COLUMN = ("The file has only one column (tried comma, semicolon and tab as separators); "
+              "x and y need two.")
+
+#: The separators tried, in the order that wins a tie (csv.Sniffer's too): a file
+#: whose lines split evenly on semicolons (or tabs) and on commas most likely
+#: uses the commas as decimal commas.
+SEPARATORS = ("\t", ";", ",")
+#: How much of the file decides its separator.
+SAMPLE_BYTES = 64 * 2**10
+#: csv.Sniffer's quote heuristic is quadratic (seconds on 16 KB of quoted text):
+#: it sees only the first lines, and only to break a tie.
+SNIFFER_CHARS = 4 * 2**10
+
+# C0 control characters other than tab, newline, vertical tab, form feed and
+# carriage return: no text file has them, every binary format does.
+_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+# What no number written with a decimal comma holds (the line break joins values).
+_NOT_IN_A_NUMBER = re.compile(r"[^0-9,eE+\- \t\n]")
+
 
 def read_csv(source) -> pd.DataFrame:
-    """Read a CSV file from a path, bytes or a binary file, within the size limit."""
+    r"""Read a CSV file from a path, bytes or a binary file, within the size limit.
+
+    The file may be UTF-8 (with or without a BOM) or UTF-16 with a BOM, and
+    separated by commas, semicolons or tabs.  With semicolons or tabs, a column
+    of numbers written with a decimal comma (``1,5``) is read as numbers.
+
+    Raises
+    ------
+    InvalidValue
+        For a file that is too large, empty, not text, has one column or
+        cannot be parsed; the message says why, in words.
+
+    Examples
+    --------
+    >>> read_csv(b"x;y\n1,5;2\n-0,25;3").to_dict("list")
+    {'x': [1.5, -0.25], 'y': [2, 3]}
+    """
+    body = _utf8(_file_bytes(source))
+    if not body.strip():
+        raise InvalidValue(f"{EMPTY} {KEPT}")
+    separator = _separator(_head(body[:SAMPLE_BYTES].decode(errors="ignore"),
+                                 len(body) > SAMPLE_BYTES))
+    table = _parsed(body, separator)
+    # With a comma separator a decimal comma cannot occur unquoted: never guess there.
+    return table if separator == "," else _decimal_commas(table)
+
+
+def _file_bytes(source) -> bytes:
+    """Return the bytes of a path, bytes or a binary file; refuse more than MAX_BYTES."""
     if isinstance(source, (str, os.PathLike)):
         if os.path.getsize(source) > MAX_BYTES:
             raise InvalidValue(f"The file has {os.path.getsize(source) / 2**20:.1f} MB; the "
@@ -195,11 +250,152 @@ def read_csv(source) -> pd.DataFrame:
         source = source.read(MAX_BYTES + 1)
     if len(source) > MAX_BYTES:
         raise InvalidValue(f"The file is over {MAX_BYTES // 2**20} MB, the limit. {KEPT}")
+    return source
+
+
+def _utf8(raw: bytes) -> bytes:
+    """Return the file's text as UTF-8 without a BOM; refuse what is not UTF-8 or UTF-16 text.
+
+    pandas parses bytes several times faster, and with a fraction of the
+    memory, than the same text as a string: so the text stays bytes.
+    """
+    try:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            body = raw.decode("utf-16").encode()  # the codec reads the BOM and drops it
+        else:
+            body = raw.removeprefix(codecs.BOM_UTF8)
+            body.decode()  # only to check that it is UTF-8
+    except UnicodeError:
+        raise InvalidValue(f"{NOT_TEXT} {KEPT}") from None
+    # Without a UTF-16 BOM, NUL bytes are binary data; so is what decodes to controls.
+    if _BINARY.search(body):
+        raise InvalidValue(f"{NOT_TEXT} {KEPT}")
+    return body
+
+
+def _head(text: str, cut: bool) -> str:
+    """Return ``text`` up to its last line break if it was ``cut`` from a longer file.
+
+    A partial last line would count fewer fields than the others.
+    """
+    end = text.rfind("\n") if cut else -1
+    return text[:end] if end > 0 else text
+
+
+def _separator(sample: str) -> str:
+    """Return the separator of the file that begins with ``sample``: tab, semicolon or comma.
+
+    The separator with which the most records have as many fields as the first
+    line (two or more) wins.  On a tie csv.Sniffer decides, since its quote
+    heuristic sees that ``1,"a;b"`` is comma separated; if it picks none of the
+    tied ones, the first in SEPARATORS wins.
+    """
+    agreeing = {separator: _agreeing(_field_counts(sample, separator))
+                for separator in SEPARATORS}
+    most = max(agreeing.values())
+    if not most:
+        raise InvalidValue(f"{ONE_COLUMN} {KEPT}")
+    best = [separator for separator in SEPARATORS if agreeing[separator] == most]
+    if len(best) == 1:
+        return best[0]
+    sniffed = _sniffed(_head(sample[:SNIFFER_CHARS], len(sample) > SNIFFER_CHARS))
+    return sniffed if sniffed in best else best[0]
+
+
+def _sniffed(sample: str) -> str | None:
+    """Return csv.Sniffer's separator for ``sample``, or None if it finds none."""
+    sniffer = csv.Sniffer()
+    sniffer.preferred = list(SEPARATORS)  # its default prefers the comma on a tie
+    try:
+        separator = sniffer.sniff(sample, delimiters="".join(SEPARATORS)).delimiter
+    except csv.Error:
+        return None
+    return separator if separator in SEPARATORS else None
+
+
+def _field_counts(sample: str, separator: str) -> list[int]:
+    """Return the number of fields of each record of ``sample``, blank lines left out."""
+    counts = []
+    try:
+        for record in csv.reader(io.StringIO(sample), delimiter=separator):
+            if record:
+                counts.append(len(record))
+    except csv.Error:  # e.g. a quote still open where the sample ends
+        pass
+    return counts
+
+
+def _agreeing(counts: list[int]) -> int:
+    """Return how many records have the first record's number of fields, 0 if that is 1."""
+    return counts.count(counts[0]) if counts and counts[0] > 1 else 0
+
+
+def _parsed(body: bytes, separator: str) -> pd.DataFrame:
+    """Parse the UTF-8 ``body``; refuse it, in words, if it is not CSV."""
     try:
         # One row past the limit is enough to know that it is over.
-        return pd.read_csv(io.BytesIO(source), nrows=MAX_ROWS + 1)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise InvalidValue(f"The file could not be read as CSV ({error}). {KEPT}") from None
+        return pd.read_csv(io.BytesIO(body), sep=separator, nrows=MAX_ROWS + 1)
+    except (ValueError, pd.errors.ParserError) as error:
+        raise InvalidValue(f"The file could not be read as CSV: {_parse_problem(error)}. "
+                           f"{KEPT}") from None
+
+
+def _parse_problem(error: Exception) -> str:
+    """Say in words what the parser's ``error`` means; its own text names pandas' internals."""
+    text = str(error)
+    if fields := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text):
+        expected, line, saw = fields.groups()
+        return f"line {line} has {saw} fields, but the first line has {expected}"
+    if quote := re.search(r"EOF inside string starting at row (\d+)", text):
+        return f"a quote opened on line {int(quote[1]) + 1} is never closed"
+    return "its quotes and separators do not line up"
+
+
+def _decimal_commas(table: pd.DataFrame) -> pd.DataFrame:
+    """Return ``table`` with its columns of decimal-comma numbers read as numbers.
+
+    Only text columns are looked at again: numeric ones are settled already.
+    """
+    for name in table.columns:
+        column = table[name]
+        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            numbers = _decimal_comma_numbers(column)
+            if numbers is not None:
+                table[name] = numbers
+    return table
+
+
+def _decimal_comma_numbers(column: pd.Series) -> pd.Series | None:
+    """Return ``column`` as floats if every value is a decimal-comma number, else None."""
+    # astype(str): a large file's column may mix ints and strings, one per chunk read.
+    values = column.dropna().astype(str)
+    # A text column usually fails on its first values: spare it the full pass.
+    if values.empty or _comma_floats(values.iloc[:100]) is None:
+        return None
+    numbers = _comma_floats(values)
+    if numbers is None:
+        return None
+    return pd.Series(numbers, index=values.index).reindex(column.index)
+
+
+def _comma_floats(values: pd.Series) -> np.ndarray | None:
+    """Return ``values`` as floats if each is a number with a decimal comma, else None.
+
+    A number here has digits, a sign, at most one comma and an exponent
+    (``1,5``, ``-,25``, ``3``, ``1,5E-03``), and spaces around it.  The checks
+    run on all values joined into one string: a regular expression per value
+    took three times as long.
+    """
+    joined = "\n".join(values.tolist())
+    if _NOT_IN_A_NUMBER.search(joined):  # letters (nan, inf), points, underscores …
+        return None
+    pieces = joined.replace(",", ".").split("\n")
+    if len(pieces) != len(values):  # a quoted value spanning lines
+        return None
+    try:
+        return np.array(pieces, dtype=float)
+    except ValueError:  # two commas, a lone sign, an empty exponent …
+        return None
 
 
 def _is_numeric(column: pd.Series) -> bool:
