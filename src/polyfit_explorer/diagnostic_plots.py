@@ -13,7 +13,7 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
-from .plots import COLORS, FIT_COLOR, TRUTH_COLOR
+from .plots import BACKEND_OPTIONS, COLORS, FIT_COLOR, TRUTH_COLOR
 
 __all__ = [
     "alpha_errors",
@@ -38,7 +38,7 @@ DRAWN_FITS = 50
 
 #: Framewise: the axes follow each new result (the first is often still empty).
 OPTIONS = dict(responsive=True, height=360, legend_position="top", legend_cols=5,
-               show_grid=True, framewise=True)
+               show_grid=True, framewise=True, **BACKEND_OPTIONS)
 
 _RMSE = hv.Dimension("rmse", label="RMSE")
 
@@ -61,8 +61,13 @@ def validation_curve(frame: pd.DataFrame | None, degree: int | None) -> hv.Overl
     Tapping the plot sets the degree, so the hover says so.
     """
     frame = _or_empty(frame, ["degree", "train_rmse", "test_rmse", "cv_rmse", "cv_se"])
+    # The band only where CV is defined: with fewer training points than folds
+    # every cv_rmse is NaN, and HoloViews' Spread.range then takes np.nanmin of
+    # an all-NaN column ("RuntimeWarning: All-NaN slice encountered").  The
+    # band would draw nothing there anyway; the CV curve keeps its NaNs.
+    band = frame[frame["cv_rmse"].notna()]
     spread = hv.Spread(
-        (frame["degree"], frame["cv_rmse"], frame["cv_se"].fillna(0)), "degree",
+        (band["degree"], band["cv_rmse"], band["cv_se"].fillna(0)), "degree",
         [hv.Dimension("cv_rmse", label="RMSE"), "cv_se"]).opts(
         color=CV_COLOR, alpha=0.2, line_alpha=0)
     layers = [
@@ -76,6 +81,8 @@ def validation_curve(frame: pd.DataFrame | None, degree: int | None) -> hv.Overl
     ]
     return hv.Overlay(layers).opts(
         title="Error against degree (click a degree to fit it)", logy=True,
+        ylim=_log_ylim(frame["train_rmse"], frame["test_rmse"],
+                       band["cv_rmse"] - band["cv_se"].fillna(0)),
         xlabel="degree", ylabel="RMSE (log scale)", **OPTIONS)
 
 
@@ -95,6 +102,7 @@ def alpha_errors(path, penalty_name: str = "") -> hv.Overlay:
     ]
     return hv.Overlay(layers).opts(
         title=title, logx=True, logy=True, xlabel="alpha (log scale)",
+        ylim=_log_ylim(frame["train_rmse"], frame["test_rmse"], frame["cv_rmse"]),
         ylabel="RMSE (log scale)", **OPTIONS)
 
 
@@ -152,6 +160,8 @@ def bias_variance_curve(frame: pd.DataFrame | None, key: str, current) -> hv.Ove
     ]
     return hv.Overlay(layers).opts(
         title=title, logy=True, logx=log_x,
+        ylim=_log_ylim(*(frame[c] for c in ["bias2", "variance", "noise", "total",
+                                            "expected_mse"])),
         xlabel=key + (" (log scale)" if log_x else ""), ylabel="squared error (log scale)",
         **OPTIONS)
 
@@ -166,6 +176,12 @@ def learning_curve(frame: pd.DataFrame | None, noise_sd: float | None) -> hv.Ove
         _curve(frame, "n_train", "true_rmse", "true error (vs E[y|x])", TRUTH_COLOR),
         _curve(noise, "n_train", "noise_sd", "noise σ", "gray", line_dash="dotted"),
     ]).opts(title="Error against training-set size", logx=True, logy=True,
+            ylim=_log_ylim(*(noise[c] for c in ["train_rmse", "test_rmse", "true_rmse",
+                                                "noise_sd"])),
+            # One training-set size n (one training point in all) is widened to
+            # n ± default_span / 2; HoloViews' 2 reaches 0 at n = 1, which a log
+            # axis cannot show (it warns).  Sizes are integers >= 1: ± 0.5 is safe.
+            default_span=1.0,
             xlabel="training points (log scale)", ylabel="RMSE (log scale)", **OPTIONS)
 
 
@@ -228,3 +244,22 @@ def residuals(frame: pd.DataFrame | None, against: str) -> hv.Overlay:
 
 def _or_empty(frame, columns) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame({c: [] for c in columns})
+
+
+def _log_ylim(*columns) -> tuple[float, float]:
+    """Return the y limits of a log-scaled plot of ``columns``, explicit only if one holds 0.
+
+    A log axis cannot show 0, an exact value here (the train RMSE of a fit
+    through its one training point, σ² of noiseless data).  Left to itself,
+    HoloViews then puts the axis' lower end at 0.01 and logs "Logarithmic axis
+    range encountered value less than or equal to zero" at every update.  The
+    lower end here is one decade below the smallest positive value; the zeros
+    stay in the data and are not drawn, as before.  NaN (undefined) is ignored.
+    """
+    values = np.concatenate([np.asarray(c, dtype=float) for c in columns])
+    if not (values <= 0).any():
+        return (np.nan, np.nan)  # HoloViews' own range from the data
+    positive = values[values > 0]
+    if not positive.size:
+        return (0.01, 1.0)  # nothing a log axis can show: any decade will do
+    return (positive.min() / 10, np.nan)  # the upper end from the data

@@ -1,0 +1,415 @@
+"""Workarounds for library behaviour that fills a served app's log with false faults.
+
+A teacher serving the app reads its log: a traceback or an ERROR there should
+mean a fault of the server.  Each workaround here hides one record that does
+not, found with panel 1.9.4, bokeh 3.9.2 and tornado 6.6.1, and nothing else:
+
+- :func:`_refuse_malformed_session_request` and :func:`_refuse_malformed_token`:
+  a malformed session token (a page request with a garbage ``bokeh-token``, a
+  websocket with a garbage token) is refused in one line instead of an
+  "Uncaught exception" traceback.
+- :class:`_ClosedSocketTaskFilter`: asyncio's "Task exception was never
+  retrieved" for a write to a websocket whose browser tab has closed.
+- :class:`_ClosedSocketWarningFilter`: "Failed sending message as connection
+  was closed", the same event as a WARNING, becomes an INFO line.
+- :func:`on_empty_upload`: the material file input says nothing when a
+  0-byte file is uploaded; this tells.
+- :func:`immediate`: sliders apply their value without Panel's 50 ms debounce.
+- :class:`RefusedValueFilter`: a value the models refuse is logged as one
+  WARNING line, not as an error with a traceback.
+- :func:`release` and :func:`quiet_busy_bar`: a closed session's page lets go
+  of everything it holds, and the material page's busy bar stops walking the
+  page's models twice per change.
+- :func:`trim_soon`: the memory of closed sessions goes back to the system.
+
+:func:`install` installs them all; the app calls it for every page it builds.
+The tests in tests/test_workarounds.py check, marked ``xfail(strict=True)``,
+that each library still behaves so: the day one of them passes, upstream has
+fixed it and its workaround can go.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import gc
+import logging
+import threading
+import zlib
+
+import panel as pn
+import panel_material_ui as pmui
+import param
+from bokeh.protocol.exceptions import ProtocolError
+from bokeh.server.views.session_handler import SessionHandler
+from bokeh.server.views.ws import WSHandler
+from bokeh.util.token import get_session_id, get_token_payload
+from panel.io.document import GC_DEBOUNCE
+from panel.util import edit_readonly
+from tornado.ioloop import IOLoop
+from tornado.web import HTTPError
+from tornado.websocket import WebSocketClosedError
+
+from .parameters import InvalidValue, UpdateFailed
+
+__all__ = ["RefusedValueFilter", "on_empty_upload", "immediate", "install", "quiet_busy_bar",
+           "release", "trim_soon"]
+
+#: Refused websockets are logged where Bokeh logs their opening and closing, at
+#: INFO, which ``panel serve --log-level`` sets for Bokeh's loggers only.
+ws_log = logging.getLogger("bokeh.server.views.ws")
+
+#: What Bokeh's token decoding raises on a client's garbage: binascii.Error,
+#: UnicodeDecodeError/UnicodeEncodeError and JSONDecodeError are ValueErrors;
+#: KeyError and TypeError for JSON of the wrong shape; zlib.error for a bad
+#: compressed part.
+_DECODE_ERRORS = (ValueError, KeyError, TypeError, zlib.error)
+
+#: The parts of a token's payload Bokeh uses as dictionaries for the session's request.
+_REQUEST_PARTS = ("headers", "cookies", "arguments")
+
+#: The one message both Bokeh and Panel log at WARNING when a tab has closed.
+CLOSED_MESSAGE = "Failed sending message as connection was closed"
+
+
+def token_problem(token: str) -> str | None:
+    """Return why Bokeh cannot use a session token, or None if it can.
+
+    Checks what Bokeh takes for granted: that the token decodes to a JSON
+    object with a non-empty string ``session_id``, a numeric
+    ``session_expiry`` if any, and dictionaries for the request's parts.  The
+    signature and the expiry's date are left to Bokeh.
+    """
+    try:
+        session_id = get_session_id(token)
+        payload = get_token_payload(token)
+    except _DECODE_ERRORS as error:
+        return f"the token does not decode ({_qualified(type(error))})"
+    if not isinstance(session_id, str) or not session_id:
+        return "the token holds no session id"
+    expiry = payload.get("session_expiry", 0)
+    if not isinstance(expiry, (int, float)):
+        return "the token's expiry is not a time"
+    if not all(isinstance(payload.get(part, {}), dict) for part in _REQUEST_PARTS):
+        return "the token's request data are malformed"
+    return None
+
+
+def _qualified(kind: type) -> str:
+    """Name an exception class with its module unless it is a builtin: zlib.error, not error."""
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _session_request_problem(handler: SessionHandler) -> str | None:
+    """Return why a page request's session token or id is malformed, or None."""
+    token = handler.get_argument("bokeh-token", default=None)
+    if token is not None:
+        return token_problem(token)
+    session_ids = (handler.get_argument("bokeh-session-id", default=None),
+                   handler.request.headers.get("Bokeh-Session-Id"))
+    return "the session id is empty" if "" in session_ids else None
+
+
+def _refuse_malformed_session_request(get_session):
+    """Wrap ``SessionHandler.get_session`` to answer 403 to a malformed token or session id.
+
+    Checked on bokeh 3.9.2 (panel 1.9.4's ``DocHandler.get_session`` and the
+    autoload handler call it).  Bokeh decodes a ``bokeh-token`` argument with
+    no check (bokeh/server/views/session_handler.py:98, ``get_session_id``),
+    and refuses an empty session id only deep in
+    ``ApplicationContext.create_session_if_needed`` with a ProtocolError.  So
+    ``GET /app?bokeh-token=garbage`` or ``?bokeh-session-id=`` answered 500 and
+    logged an "Uncaught exception" traceback and an ERROR access line.  Here
+    it answers 403 with Bokeh's own reason for a bad signature, which Tornado
+    logs as one WARNING access line like any 4xx; a well-formed request is
+    passed on untouched.
+    """
+
+    @functools.wraps(get_session)
+    def checked(self, *args, **kwargs):
+        if _session_request_problem(self) is not None:
+            raise HTTPError(403, reason="Invalid token or session ID")
+        return get_session(self, *args, **kwargs)
+
+    return checked
+
+
+def _refuse_malformed_token(open_):
+    """Wrap Bokeh's ``WSHandler.open`` to refuse a malformed or refused token in one INFO line.
+
+    Checked on bokeh 3.9.2 and tornado 6.6.1.  Bokeh's ``open``
+    (bokeh/server/views/ws.py:151) decodes the token from the
+    ``Sec-WebSocket-Protocol`` header with no check, and refuses a token
+    without expiry, an expired one or a missing one by raising a
+    ProtocolError after closing the socket.  Tornado logs whatever ``open``
+    raises as "Uncaught exception GET /app/ws" with a traceback
+    (tornado/websocket.py:996).  A token that decodes but has an empty or
+    non-string session id got further and failed in Panel's
+    ``WSHandler._async_open``, logged as "Exception in callback", leaving the
+    socket open.  Here a malformed token is refused before Bokeh sees it and a
+    ProtocolError from Bokeh's ``open`` (its deliberate refusal, the socket
+    already closed) is logged as one INFO line.  Any other exception goes on
+    to Tornado as before.
+    """
+
+    @functools.wraps(open_)
+    def checked(self, *args, **kwargs):
+        problem = token_problem(self._token) if self._token is not None else None
+        if problem is not None:
+            self.close()
+        else:
+            try:
+                return open_(self, *args, **kwargs)
+            except ProtocolError as refusal:
+                problem = str(refusal)
+        ws_log.info("Refused a websocket connection (%s): %s", self._request_summary(), problem)
+        return None
+
+    return checked
+
+
+class _ClosedSocketTaskFilter(logging.Filter):
+    """Drop asyncio's "Task exception was never retrieved" for a write to a closed websocket.
+
+    Checked on panel 1.9.4 and tornado 6.6.1.  Each
+    ``WebSocketHandler.write_message`` returns a task of its own
+    (tornado/websocket.py:1144), which fails with WebSocketClosedError once
+    the browser has gone.  Panel's ``dispatch_tornado``
+    (panel/io/document.py:473-484) writes a message as several frames; when
+    the tab closes between two of them, the next write raises at once and the
+    tasks of the frames already written are lost, never awaited (whether
+    ``write_events``, inside ``unlocked``, or ``_dispatch_msgs`` called it);
+    the ``_dispatch_msgs`` task itself (created by ``_dispatch_write_task``,
+    panel/io/document.py:226) is never awaited either.  asyncio then logs each
+    as an ERROR with a traceback when it is collected.  Nothing was lost: the
+    connection was closing, and Bokeh logs its closing anyway.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, WebSocketClosedError)
+                    and str(record.msg).startswith("Task exception was never retrieved"))
+
+
+class _ClosedSocketWarningFilter(logging.Filter):
+    """Log "Failed sending message as connection was closed" at INFO, not WARNING.
+
+    Checked on bokeh 3.9.2 (``WSHandler.send_message``,
+    bokeh/server/views/ws.py:289) and panel 1.9.4 (``_run_write_futures``,
+    panel/io/document.py:217): both catch the WebSocketClosedError of a write
+    to a tab that has closed and log this one message.  A closed tab is no
+    fault; the record stays, one level lower.  Panel's other message there
+    ("Failed sending message due to following error") stays a WARNING.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.msg == CLOSED_MESSAGE:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+class RefusedValueFilter(logging.Filter):
+    """Log a refused value as one warning line instead of an error with a traceback.
+
+    Checked on panel 1.9.4.  Panel logs every exception raised while it
+    applies a browser edit (``panel.reactive``, "Callback failed …"), with a
+    traceback, before it hands the exception to
+    ``pn.config.exception_handler``.  A user's out-of-range value is not a
+    fault of the app, and tracebacks in the server log are reserved for
+    faults.  An :class:`UpdateFailed` (a user's code raised) is dropped here:
+    the Explorer's handler, which Panel calls next, logs it in one line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop or rewrite a record of a refused value; pass every other record."""
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, UpdateFailed):
+            return False
+        if isinstance(error, InvalidValue):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args, record.exc_info = "Refused value: %s", (error,), None
+            record.exc_text = None
+        return True
+
+
+#: Where each filter goes: the loggers that log the record it hides.
+FILTERS = {
+    "panel.reactive": RefusedValueFilter,
+    "asyncio": _ClosedSocketTaskFilter,
+    "bokeh.server.views.ws": _ClosedSocketWarningFilter,
+    "panel.io.document": _ClosedSocketWarningFilter,
+}
+
+#: Each wrapped method: its class, its name and the function that wraps it.
+WRAPPERS = [
+    (SessionHandler, "get_session", _refuse_malformed_session_request),
+    (WSHandler, "open", _refuse_malformed_token),
+]
+
+_lock = threading.Lock()
+
+
+def install() -> None:
+    """Install every workaround of this module, once per process.
+
+    Idempotent and thread-safe: the app calls it for every page it builds.
+    """
+    with _lock:
+        for name, kind in FILTERS.items():
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())
+        for owner, attribute, wrap in WRAPPERS:
+            method = owner.__dict__[attribute]
+            if getattr(method, "_workaround", None) is not wrap:
+                wrapped = wrap(method)
+                wrapped._workaround = wrap
+                setattr(owner, attribute, wrapped)
+
+
+def on_empty_upload(widget: pmui.FileInput, callback) -> pmui.FileInput:
+    """Call ``callback()`` when a file of 0 bytes is uploaded with ``widget``; return it.
+
+    Checked on panel-material-ui 0.16.6.  The browser sends a file in chunks
+    and then "finished"; a 0-byte file has no chunk, so ``_flush_buffer``
+    finds nothing and sets ``value`` to None, as if no file was chosen: no
+    event when the value was None already, and none a watcher could tell
+    from clearing the input.  An upload of an empty file did nothing at all.
+    The widget's own flush is wrapped on this instance: a subclass of a
+    material component looks for its JavaScript next to the subclass's module.
+    """
+    flush = widget._flush_buffer
+
+    def flushed():
+        empty = not widget._buffer
+        flush()
+        if empty:
+            callback()
+
+    widget._flush_buffer = flushed
+    return widget
+
+
+#: Sliders whose value is applied the moment it arrives (see :func:`immediate`).
+IMMEDIATE = (pn.widgets.IntSlider, pn.widgets.FloatSlider, pmui.IntSlider, pmui.FloatSlider)
+
+
+def immediate(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
+    """Apply the plain sliders' values in ``layout`` as soon as they arrive; return it.
+
+    Checked on panel 1.9.4.  Panel delays every browser change by 50 ms in
+    case more follow (``Syncable._debounce``).  A slider here sends one value
+    on release or per arrow key, so nothing follows.  Panel has no public
+    setting for this; the class attribute ``_priority_changes``, which
+    Panel's own Tabulator sets, names the properties it applies at once, and
+    it is set here per slider.  Sliders inside Panel's composite widgets are
+    left alone: their parts sync each other through the server.
+    """
+    widgets = layout.select(pn.widgets.WidgetBase)
+    inner = {id(part) for widget in widgets if isinstance(widget, pn.widgets.CompositeWidget)
+             for part in widget._composite.select(pn.widgets.WidgetBase)}
+    for widget in widgets:
+        composite = isinstance(widget, pn.widgets.CompositeWidget) or id(widget) in inner
+        if isinstance(widget, IMMEDIATE) and not composite:
+            widget._priority_changes = ["value", "value_throttled"]
+    return layout
+
+
+def quiet_busy_bar(page: pmui.Page):
+    """Stop the material page's busy bar from following Panel's busy state.
+
+    Checked on panel-material-ui 0.16.6.  The page binds its ``busy`` to
+    ``pn.state.busy``; each of its two toggles per change walked every Bokeh
+    model of the page (about 50 ms each at n = 1,000).  The diagnostics tabs
+    show spinners of their own.  (The watcher itself, on an object every
+    session shares, is removed by :func:`release`.)
+    """
+    with edit_readonly(page):
+        page.busy = False
+
+
+def release(page: pmui.Page, also=()):
+    """Clean up every component of a served page (and ``also``) when its session ends.
+
+    Checked on panel 1.9.4 and panel-material-ui 0.16.6.  Three things kept
+    every closed session alive, about 10 MB each, never returned:
+
+    - Panel cleans up a material component's children by the names its Bokeh
+      model lists, but Bokeh clears the models' properties before it runs the
+      session-destroyed hooks.  So nothing below the page, the tabs or the
+      accordion was cleaned up, and HoloViews' class-level registry of plot
+      callbacks (the draw, selection and tap streams) kept each session's
+      models and plots.  Cleaning up a component twice is harmless.
+    - The material page binds its ``busy`` to ``pn.state.busy``: a watcher on
+      an object every session shares.  It is removed.
+    - Panel's class-level registry of JavaScript callbacks
+      (``pn.links.Callback.registry``) is a WeakKeyDictionary whose values can
+      hold their keys (a jslinked widget's callback holds the widget), so its
+      entries of this page are dropped.
+    """
+    components = page.select()
+    root = _root_model(page)
+    if root is not None:
+        for component in components:
+            component._cleanup(root)
+    components += [part for extra in also for part in extra.select()]
+    for component in components:
+        pn.links.Callback.registry.pop(component, None)
+    ours = {id(component) for component in components}
+    for what in pn.state.param.watchers.values():
+        for watchers in what.values():
+            for watcher in list(watchers):
+                owner = getattr(watcher.fn, "__self__", None)
+                if id(getattr(owner, "self", owner)) in ours:
+                    pn.state.param.unwatch(watcher)
+    trim_soon()
+
+
+def _root_model(page: pmui.Page):
+    """Return the Bokeh model at the root of a served page: the page's own model.
+
+    The page's direct children record it as their parent, in case the page's
+    own cleanup ran first.
+    """
+    for model, _ in page._models.values():
+        return model
+    for child in (*page.sidebar, *page.main):
+        for _, parent in child._models.values():
+            return parent
+    return None
+
+
+def _find_malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim
+    except (OSError, TypeError, AttributeError):  # not glibc: nothing to call
+        return None
+
+
+#: glibc's ``malloc_trim``, or None where the C library has none (macOS, Windows, musl).
+_MALLOC_TRIM = _find_malloc_trim()
+_trim_pending = False
+
+
+def trim_soon():
+    """Give the memory of closed sessions back to the system, once they are collected.
+
+    Checked on glibc 2.36 and panel 1.9.4.  Panel collects garbage a few
+    seconds after a session closes (``GC_DEBOUNCE``); glibc keeps what was
+    freed for reuse and returns it only when the top of its heap is free,
+    which after a class leaves it rarely is.  ``malloc_trim`` returns the
+    free pages inside the heap too.  Once per burst of closing sessions.
+    """
+    global _trim_pending
+    if _trim_pending or _MALLOC_TRIM is None:
+        return
+    _trim_pending = True
+
+    def trim():
+        global _trim_pending
+        _trim_pending = False
+        gc.collect()
+        _MALLOC_TRIM(0)
+
+    IOLoop.current().call_later(GC_DEBOUNCE + 1, trim)
