@@ -1,24 +1,15 @@
-"""Serve the app: ``python -m polyfit_explorer [panel serve options]``.
+"""Serve the app: ``python -m polyfit_explorer [SCRIPT] [panel serve options]``.
 
 Every option of ``panel serve`` works, e.g. ``--port 5007``, ``--show`` or,
-for a class, ``--num-procs 2``.
+for a class, ``--num-procs 2``; ``--frame-ancestors`` says who may show the
+app in a frame.  Without SCRIPT the packaged app is served at ``/explorer``;
+a first argument ending in ``.py`` is served instead.  Either way every
+response carries the security headers of :mod:`polyfit_explorer.server`.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run ``panel serve`` on the packaged app script with the given options."""
-    from panel.command import main as panel_main
-
-    script = Path(__file__).with_name("explorer.py")
-    args = sys.argv[1:] if argv is None else argv
-    sys.argv = ["panel", "serve", str(script), *args]
-    panel_main()
-
+from polyfit_explorer.server import main
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,6 @@ from polyfit_explorer.testing import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "examples" / "app.py"
 #: Errors cannot be awaited, so give late console messages and log lines this long.
 QUIET_MS = 300
 #: How long a page may take to finish what it shows before it is closed (a
@@ -92,9 +91,33 @@ def server_log(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def app_url(server_log):
-    """Serve examples/app.py on a free local port and yield the app's URL."""
-    with serve(["-m", "panel", "serve", str(APP)], server_log, cwd=ROOT) as served:
-        yield served.url("app")
+    """Serve the packaged app as ``python -m polyfit_explorer`` does and yield its URL.
+
+    That entry point sends the security headers and the Content-Security-Policy
+    (``polyfit_explorer.server``), so every browser test runs under them.
+    """
+    with serve(["-m", "polyfit_explorer"], server_log, cwd=ROOT) as served:
+        yield served.url("explorer")
+
+
+@pytest.fixture(scope="session")
+def _plain_server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("plain-panel-serve") / "server.log"
+    with serve(["-m", "panel", "serve", str(ROOT / "examples" / "app.py")], log,
+               cwd=ROOT) as served:
+        yield served.url("app"), log
+
+
+@pytest.fixture
+def plain_app_url(_plain_server, page, request):
+    """The app served by plain ``panel serve examples/app.py``: no security headers.
+
+    For tests that show a defense works without the Content-Security-Policy.
+    Its server log is checked like the shared server's, after the test.
+    """
+    url, log = _plain_server
+    request.node.stash[_WATCH].logs[log] = log.stat().st_size
+    return url
 
 
 # ---- clean-run check ----------------------------------------------------------
@@ -154,14 +177,15 @@ def page(page, app_url, server_log, request):
 def serve_script(page, request, tmp_path):
     """Return a function that serves a script of the test's own and gives its URL.
 
-    Its server log is checked like the shared server's, after the test.
+    It is served by ``python -m polyfit_explorer SCRIPT``, with the same headers
+    as the app; its server log is checked like the shared server's, after the test.
     """
     with contextlib.ExitStack() as servers:
 
         def start(script: Path) -> str:
             log = tmp_path / f"{script.stem}.log"
             served = servers.enter_context(
-                serve(["-m", "panel", "serve", str(script)], log, cwd=ROOT))
+                serve(["-m", "polyfit_explorer", str(script)], log, cwd=ROOT))
             request.node.stash[_WATCH].logs[log] = 0
             return served.url(script.stem)
 
