@@ -54,7 +54,7 @@ from bokeh.client import pull_session
 from bokeh.document import Document
 from bokeh.document.events import MessageSentEvent
 from bokeh.events import DocumentReady
-from bokeh.models import ColumnDataSource, Slider
+from bokeh.models import ColumnDataSource
 
 from polyfit_explorer import testing
 
@@ -137,8 +137,8 @@ class Client:
         self.document: Document = self.session.document
         self.widgets = {
             "degree": _material_slider(self.document, "Degree"),
-            "noise_sd": _editable_slider(self.document, "Noise σ:"),
-            "n_samples": _editable_slider(self.document, "Samples:"),
+            "noise_sd": _material_slider(self.document, "Noise σ"),
+            "n_samples": _material_slider(self.document, "Samples"),
         }
         (self.fit,) = [m for m in self.document.models
                        if isinstance(m, ColumnDataSource) and "fit" in m.data]
@@ -214,22 +214,6 @@ def _material_slider(document: Document, label: str):
              and hasattr(m.data, "value_throttled")]
     (model,) = {id(m): m for m in found}.values()
     return model
-
-
-def _editable_slider(document: Document, caption: str) -> Slider:
-    """The Bokeh slider of Panel's editable slider captioned ``caption``.
-
-    Panel builds it as Column(Row(Div(caption), Spinner), Slider).
-    """
-    for column in document.models:
-        children = getattr(column, "children", None)
-        if type(column).__name__ != "Column" or not children or len(children) != 2:
-            continue
-        row, slider = children
-        if isinstance(slider, Slider) and any(
-                getattr(c, "text", None) == caption for c in getattr(row, "children", [])):
-            return slider
-    raise LookupError(f"no editable slider captioned {caption!r}")
 
 
 # ---- the load -------------------------------------------------------------------

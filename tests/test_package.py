@@ -71,7 +71,8 @@ def test_console_script_runs_the_package_server():
     assert script.load() is main
 
 
-@pytest.mark.parametrize("module", ["data", "estimators", "model", "diagnostics", "app"])
+@pytest.mark.parametrize("module", ["data", "estimators", "model", "diagnostics", "app",
+                                    "parameters", "views.controls", "views.text"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(f"polyfit_explorer.{module}"))
     assert result.attempted > 0

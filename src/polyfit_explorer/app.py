@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import html
 import io
 import logging
 import weakref
@@ -26,7 +25,7 @@ from panel.io.document import GC_DEBOUNCE
 from panel.util import edit_readonly
 from tornado.ioloop import IOLoop
 
-from . import plots
+from . import plots, workarounds
 from .data import DataGenerator, ground_truths, title
 from .diagnostic_views import DiagnosticsView, _dispatcher
 from .diagnostics import Diagnostics
@@ -35,6 +34,8 @@ from .links import MODEL_SETTINGS, apply_query, query_of
 from .model import SPLITS, RegressionModel
 from .parameters import InvalidValue, UpdateFailed, where
 from .userdata import MAX_BYTES
+from .views.controls import TYPED, NumberSlider, controls, param_widgets
+from .views.text import as_text
 
 __all__ = ["Explorer"]
 
@@ -49,22 +50,6 @@ NOISE_PARAMETERS = ["noise_kind", "noise_df", "noise_growth", "outlier_fraction"
 MODEL_PARAMETERS = ["degree", "loss", "penalty", "alpha_mode", "cv_folds", "test_size",
                     "random_state"]
 
-#: Editable sliders take typed values beyond the slider's range, up to the
-#: parameter's bounds.  Panel's own: the material one (panel-material-ui 0.16)
-#: ignores a second typed value committed with Enter until the field loses focus.
-#: Radio groups are the material widget itself: Panel's classic one, translated
-#: at render time, loses its label.
-WIDGETS = {
-    "n_samples": pn.widgets.EditableIntSlider,
-    "x_min": pn.widgets.EditableFloatSlider,
-    "x_max": pn.widgets.EditableFloatSlider,
-    "noise_sd": pn.widgets.EditableFloatSlider,
-    "noise_mean": pn.widgets.EditableFloatSlider,
-    "random_state": pmui.IntInput,
-    "penalty": pmui.RadioBoxGroup,  # radio buttons, as the original's model_type
-    "loss": pmui.RadioBoxGroup,
-    "alpha_mode": pmui.RadioBoxGroup,
-}
 
 SCORES_CSS = """
 table.scores { border-collapse: collapse; font-size: 1.05em; margin: 0 0 0.5em 0; }
@@ -84,7 +69,8 @@ LOG_ALPHA_RANGE = (-6.0, 4.0)
 #: Explicit padding: HoloViews drops its default when a framewise layer updates,
 #: which half-hid the points at the data's extremes.
 PLOT_OPTIONS = dict(
-    responsive=True, height=500, legend_position="top", legend_cols=4, padding=0.08)
+    responsive=True, height=500, legend_position="top", legend_cols=4, padding=0.08,
+    **plots.BACKEND_OPTIONS)
 
 
 def _keeps_last(layer):
@@ -153,7 +139,8 @@ class Explorer(pn.viewable.Viewer):
         self._drawing = False
         self._streams = {}
         self._last_elements = {}
-        self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model))
+        self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model),
+                                           on_error=self._on_error)
 
     @property
     def _current_title(self) -> str:
@@ -196,7 +183,7 @@ class Explorer(pn.viewable.Viewer):
         log.error("%s", text)
         self.message = text
         if pn.state.notifications is not None:  # only where notifications are enabled
-            pn.state.notifications.error(text, duration=8000)
+            pn.state.notifications.error(as_text(text), duration=8000)
 
     # ---- plot layers: each is a DynamicMap, so updates patch its data -----
     # Train and test are separate elements with fixed colours (a split column
@@ -429,7 +416,7 @@ class Explorer(pn.viewable.Viewer):
                 ("MAE", "mae", m.train_mae_, m.test_mae_),
                 ("points", "n", m.n_train_, m.n_test_),
             ])
-        warnings = "".join(f"<li>{html.escape(text)}</li>" for text in m.messages_)
+        warnings = "".join(f"<li>{as_text(text)}</li>" for text in m.messages_)
         return (
             "<table class='scores'><thead><tr><th></th>"
             f"<th style='color:{plots.COLORS['train']}'>train</th>"
@@ -437,7 +424,7 @@ class Explorer(pn.viewable.Viewer):
             f"<tbody>{rows}</tbody></table>"
             f"<p class='truth'>{self._truth_text()}</p>"
             f"<p class='alpha'>{self._alpha_text()}</p>"
-            f"<p class='hint {m.verdict_}'>{html.escape(m.hint_)}</p>"
+            f"<p class='hint {m.verdict_}'>{as_text(m.hint_)}</p>"
             + (f"<ul class='fit-warnings'>{warnings}</ul>" if warnings else "")
         )
 
@@ -469,10 +456,12 @@ class Explorer(pn.viewable.Viewer):
         if generator not in self._data_controls:
             extra = [p for p in generator._inputs()
                      if p not in DATA_PARAMETERS + NOISE_PARAMETERS]
+            typed = {**TYPED, **{name: NumberSlider for name in extra
+                                 if isinstance(generator.param[name], param.Number)}}
             self._data_controls[generator] = pn.Column(
                 pn.pane.Markdown(_first_paragraph(type(generator).__doc__), margin=(0, 10)),
-                _controls(generator, DATA_PARAMETERS + extra),
-                pmui.Accordion(("Noise lab", _controls(generator, NOISE_PARAMETERS)),
+                *controls(generator, DATA_PARAMETERS + extra, self._on_error, typed),
+                pmui.Accordion(("Noise lab", param_widgets(generator, NOISE_PARAMETERS)),
                                sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
             _responsive(self._data_controls[generator])
@@ -481,24 +470,25 @@ class Explorer(pn.viewable.Viewer):
     def _upload_controls(self, dataset) -> pn.Column:
         """Return a CSV upload and the choice of its x and y columns, for your own data."""
         upload = pmui.FileInput(
-            label="Upload a CSV file", accept=".csv,text/csv", sizing_mode="stretch_width",
+            label="Upload a CSV file", sizing_mode="stretch_width",
+            # Excel's "Unicode text" is a tab-separated .txt file.
+            accept=".csv,.tsv,.txt,text/csv,text/plain,text/tab-separated-values",
             # Files up to 4× the limit reach the server, which says why it refuses them.
             max_file_size=4 * MAX_BYTES)
 
-        def load(event):
-            if not event.new:
-                return
+        def load(content: bytes):
             # The upload widget catches what its callbacks raise and logs it as
             # an error with a traceback; a refused file is the user's, not a fault.
             try:
-                dataset.load_csv(event.new)
+                dataset.load_csv(content)
             except InvalidValue as error:
                 self._on_error(error)
 
-        upload.param.watch(load, "value")
+        upload.param.watch(lambda event: event.new is not None and load(event.new), "value")
+        workarounds.on_empty_upload(upload, lambda: load(b""))
         return pn.Column(
             pn.pane.Markdown(_first_paragraph(type(dataset).__doc__), margin=(0, 10)),
-            upload, _controls(dataset, ["x_column", "y_column"]),
+            upload, *controls(dataset, ["x_column", "y_column"]),
             # Plain text: column names and cell values are never read as HTML.
             pn.pane.Str(dataset.param.note, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
@@ -555,7 +545,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _sidebar(self) -> pn.Column:
         message = pmui.Alert(
-            object=self.param.message, severity="error",
+            object=self.param.message.rx.pipe(as_text), severity="error",
             visible=self.param.message.rx.bool(), sizing_mode="stretch_width")
         data = pn.Column(
             "### Data",
@@ -564,9 +554,9 @@ class Explorer(pn.viewable.Viewer):
             sizing_mode="stretch_width")
         model = pn.Column(
             "### Model",
-            _controls(self.model, MODEL_PARAMETERS[:4]),
+            *controls(self.model, MODEL_PARAMETERS[:4]),
             self._alpha_slider(),
-            _controls(self.model, MODEL_PARAMETERS[4:]),
+            *controls(self.model, MODEL_PARAMETERS[4:], self._on_error, TYPED),
             sizing_mode="stretch_width")
         return _responsive(pn.Column(message, data, model, self._export_buttons(),
                                            sizing_mode="stretch_width"))
@@ -594,6 +584,7 @@ class Explorer(pn.viewable.Viewer):
         # bound to the Explorer reaches that document, so neither was ever freed.
         pn.config.exception_handler = _weakly(self._on_error)
         _quiet_refused_values()
+        workarounds.install()
         if self._page is None:
             self._link_to_url()
             self._controls = self._sidebar()
@@ -637,8 +628,8 @@ class Explorer(pn.viewable.Viewer):
             for component in components:
                 component._cleanup(root)
         # The controls of ground truths shown earlier are no longer on the page.
-        components += [part for controls in self._data_controls.values()
-                       for part in controls.select()]
+        components += [part for shown in self._data_controls.values()
+                       for part in shown.select()]
         for component in components:
             pn.links.Callback.registry.pop(component, None)
         ours = {id(component) for component in components}
@@ -708,24 +699,6 @@ def _root_model(page: pmui.Page):
         for _, parent in child._models.values():
             return parent
     return None
-
-
-def _controls(obj: param.Parameterized, names: list[str]) -> pn.Param:
-    """Widgets generated from ``obj``'s declarations of ``names``.
-
-    Sliders apply their value on release (and at once for arrow keys), as the
-    original's ``continuous_update=False`` did: a drag then costs one refit.
-    """
-    widgets = {}
-    for name in names:
-        spec = {"type": WIDGETS[name]} if name in WIDGETS else {}
-        # Seeds are typed, not dragged: throttling them gains nothing, and Panel
-        # then fails to show a seed that Resample sets.
-        if isinstance(obj.param[name], param.Number) and name != "random_state":
-            spec["throttled"] = True
-        widgets[name] = spec
-    return pn.Param(obj, parameters=names, widgets=widgets, show_name=False,
-                    sizing_mode="stretch_width")
 
 
 #: Sliders that apply a value the moment it arrives (see _responsive).

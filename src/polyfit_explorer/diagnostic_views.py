@@ -11,7 +11,6 @@ a slider drag never queues up computations.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,8 @@ from . import diagnostic_plots as plots
 from . import diagnostics
 from .diagnostics import Diagnostics, Snapshot, sample_sizes
 from .model import CV_MAX_POINTS, PENALTIES
+from .views.controls import TYPED, controls
+from .views.text import as_text
 
 __all__ = ["DiagnosticsView", "LiveResult"]
 
@@ -309,6 +310,11 @@ class DiagnosticsView(pn.viewable.Viewer):
         default=0, bounds=(0, len(TABS) - 1), label="Shown tab",
         doc="Index of the tab on screen; only its diagnostic is computed.")
 
+    on_error = param.Callable(
+        default=None, label="On error",
+        doc="Called with the InvalidValue of a refused setting (a seed typed wrong); "
+            "None raises it.")
+
     def __init__(self, **params):
         if params.get("diagnostics") is None:
             params["diagnostics"] = Diagnostics()
@@ -392,13 +398,12 @@ class DiagnosticsView(pn.viewable.Viewer):
                          for against in ("x", "y_pred")))]
 
     def _settings(self, names):
-        return pn.Param(self.diagnostics, parameters=names, show_name=False,
-                        widgets={n: {"throttled": True} for n in names if n != "seed"},
-                        sizing_mode="stretch_width")
+        return pn.Column(*controls(self.diagnostics, names, self.on_error, TYPED),
+                         sizing_mode="stretch_width")
 
     def _tab(self, title, build):
         result = self.results[title]
-        alert = pmui.Alert(object=result.param.error, severity="error",
+        alert = pmui.Alert(object=result.param.error.rx.pipe(as_text), severity="error",
                            visible=result.param.error.rx.bool(), sizing_mode="stretch_width")
         intro = pn.pane.Markdown(INTRODUCTIONS[title], sizing_mode="stretch_width",
                                  margin=(0, 10))
@@ -510,7 +515,7 @@ def bias_variance_html(result) -> str:
         ("measured test MSE", "measured", here.expected_mse, None),
     ]
     body = "".join(
-        f"<tr class='{key}'><th>{html.escape(name)}</th><td class='bv-{key}'>{value:.4g}</td>"
+        f"<tr class='{key}'><th>{as_text(name)}</th><td class='bv-{key}'>{value:.4g}</td>"
         + (f"<td class='bv-exact-{key}'>{'' if closed is None else f'{closed:.4g}'}</td>"
            if exact else "") + "</tr>"
         for name, key, value, closed in rows)

@@ -9,6 +9,7 @@ carry the split as their label, which is also their legend entry.
 from __future__ import annotations
 
 import functools
+import os
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # registers the backend that .opts() needs
@@ -27,6 +28,13 @@ EXCLUDED_COLOR = "black"
 TRUTH_COLOR = "#2ca02c"
 FIT_COLOR = "#d62728"
 PINNED_COLOR = "#7f7f7f"
+
+#: How Bokeh draws the figures: "canvas" or "webgl".  Settable for a server with
+#: the environment variable POLYFIT_EXPLORER_OUTPUT_BACKEND (benchmarks/e2e.py
+#: measures both).
+OUTPUT_BACKEND = os.environ.get("POLYFIT_EXPLORER_OUTPUT_BACKEND", "webgl")
+#: Plot options that choose it; every figure's overlay gets them.
+BACKEND_OPTIONS = {"backend_opts": {"plot.output_backend": OUTPUT_BACKEND}}
 
 _Y = hv.Dimension("y", label="y")
 _Y_PRED = hv.Dimension("y_pred", label="predicted y")

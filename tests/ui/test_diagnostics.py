@@ -44,7 +44,7 @@ from ._bokeh import (
     sources_with,
     wait_for_source,
 )
-from .test_app import editable_slider, save_screenshot, wait_for_change
+from .test_app import number_field, save_screenshot, wait_for_change
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "screenshot-diagnostics.png"
@@ -161,7 +161,7 @@ def test_bias_variance_numbers_follow_the_noise(app: Page):
     expect(app.locator("p.bv-setting")).to_contain_text(f"Degree 3, R = {REPLICATES} refits")
     variance_before = float(cells["variance"].inner_text())
 
-    noise = editable_slider(app, "Noise σ").locator("input")
+    noise = number_field(app, "Noise σ")
     noise.fill("6")
     noise.press("Enter")
 

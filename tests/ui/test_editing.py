@@ -32,7 +32,7 @@ from polyfit_explorer import DataGenerator, Dataset, RegressionModel
 from polyfit_explorer.exports import load_skops
 
 from ._bokeh import RENDERED, SETTLED
-from .test_app import editable_slider
+from .test_app import number_field
 
 DEGREE = 3
 
@@ -448,7 +448,7 @@ def test_upload_uses_your_csv_and_refuses_a_bad_one(app: Page):
     assert (expected.data.x_column, expected.data.y_column) == ("t", "value")
     alert = app.get_by_role("alert")
 
-    app.get_by_label("Ground truth").select_option("Your data (CSV upload)")
+    app.get_by_label("Ground truth", exact=True).select_option("Your data (CSV upload)")
     upload(app, "mine.csv", csv)
 
     state = wait_for_model(app, expected)
@@ -494,7 +494,7 @@ def test_link_restores_settings_and_skips_bad_values(app: Page, app_url: str):
     degree.press("ArrowRight")
     degree.press("ArrowRight")
     app.get_by_role("radio", name="L2 (Ridge)").check()
-    noise = editable_slider(app, "Noise σ").locator("input")
+    noise = number_field(app, "Noise σ")
     noise.fill("4.5")
     noise.press("Enter")
 
@@ -517,14 +517,15 @@ def test_link_restores_settings_and_skips_bad_values(app: Page, app_url: str):
         expect(other.get_by_role("slider", name="Degree", exact=True)).to_have_attribute(
             "aria-valuenow", "5")
         expect(other.get_by_role("radio", name="L2 (Ridge)")).to_be_checked()
-        expect(editable_slider(other, "Noise σ").locator("input")).to_have_value(
+        expect(number_field(other, "Noise σ")).to_have_value(
             re.compile(r"^4\.50*$"))
         other.wait_for_function(SETTLED)
 
         # An out-of-range value is skipped with a message; the rest of the page works.
         other.goto(f"{app_url}?degree=999")
         other.wait_for_function(RENDERED)
-        expect(other.get_by_role("alert")).to_contain_text("Ignored degree='999' from the link")
+        expect(other.get_by_role("alert")).to_contain_text(
+            "Ignored degree from the link: degree (Degree): '999' is out of range")
         expect(other.get_by_role("slider", name="Degree", exact=True)).to_have_attribute(
             "aria-valuenow", str(DEGREE))
         wait_for_model(other, RegressionModel())

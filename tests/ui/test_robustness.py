@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from polyfit_explorer import RegressionModel
 
 from ._bokeh import RENDERED, sources
-from .test_app import editable_slider, shows, wait_for_change
+from .test_app import number_field, shows, wait_for_change
 
 #: The user's subclass, run here for the expected values and written into the script.
 TRUTH = dedent('''
@@ -99,7 +99,7 @@ def app(page: Page, serve_script, tmp_path) -> Page:
 def test_a_failing_ground_truth_keeps_the_plot_and_says_why(app: Page, tmp_path):
     before = sources(app)
     assert_shows(before, expected_model())
-    samples = editable_slider(app, "Samples").locator("input")
+    samples = number_field(app, "Samples")
     expect(samples).to_have_value(shows("200"))
     alert = app.get_by_role("alert")
     expect(alert).to_be_hidden()

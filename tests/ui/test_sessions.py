@@ -68,13 +68,12 @@ def _change_everything(page: Page, truth: str):
     degree = page.get_by_role("slider", name="Degree", exact=True)
     degree.focus()
     degree.press("ArrowRight")
-    noise = page.locator(".bk-panel-models-layout-Column").filter(
-        has=page.get_by_text("Noise σ:", exact=True)).last.get_by_role("slider")
+    noise = page.get_by_role("slider", name="Noise σ", exact=True)
     noise.focus()
     noise.press("ArrowRight")
     page.get_by_role("button").filter(has_text="Resample").click()
     page.wait_for_function(SETTLED, timeout=60_000)
-    page.get_by_label("Ground truth").select_option(truth)
+    page.get_by_label("Ground truth", exact=True).select_option(truth)
     page.wait_for_function(SETTLED, timeout=60_000)
 
 
@@ -96,7 +95,7 @@ def test_one_sessions_changes_never_reach_another(browser: Browser, server):
             assert sources(other) == other_before
             assert layers(other)["editable"] == editable_before
             assert _widgets(other) == widgets_before
-        expect(a.get_by_label("Ground truth")).to_have_value("Sine")
+        expect(a.get_by_label("Ground truth", exact=True)).to_have_value("Sine")
     finally:
         for page in (a, b):
             page.wait_for_function(SETTLED, timeout=60_000)
@@ -136,15 +135,15 @@ def test_a_refused_value_is_reported_in_its_own_session_only(server):
                     and type(m.data).__name__.startswith("Alert")
                     and "x_min" in str(getattr(m.data, "object", ""))]
 
-        x_min = load._editable_slider(a.document, "x min:")
+        x_min = load._material_slider(a.document, "x min")
         x_min.value = 8.0
         x_min.set_from_json("value_throttled", 8.0)
         assert a.wait(lambda: bool(alerts(a)), 30), "no message in the session that erred"
         b.wait(lambda: False, 1.0)
         assert alerts(b) == []
         # And the refusal changed nothing in either session.
-        assert load._editable_slider(a.document, "x min:").value == -5.0
-        assert load._editable_slider(b.document, "x min:").value == -5.0
+        assert load._material_slider(a.document, "x min").value == -5.0
+        assert load._material_slider(b.document, "x min").value == -5.0
     finally:
         a.close()
         b.close()
