@@ -32,7 +32,11 @@ from pathlib import Path
 
 import pytest
 from bokeh.document import Document
+from bokeh.protocol import Protocol
 from bokeh.protocol.exceptions import ProtocolError
+from bokeh.server.connection import ServerConnection
+from bokeh.server.session import ServerSession
+from bokeh.server.tornado import BokehTornado
 from bokeh.server.views.ws import WSHandler
 from panel.io import document as panel_document
 from tornado.httpclient import HTTPRequest
@@ -368,6 +372,39 @@ def test_a_fault_in_session_creation_still_raises():
         wrapped(_Handler(arguments={"bokeh-session-id": "fine"}))
 
 
+# ---- the keep-alive ping of a closing websocket -----------------------------------
+
+
+def _pinged_while_closing(keep_alive) -> tuple[BokehTornado, ServerConnection]:
+    """Let ``keep_alive`` ping a connection whose socket has closed, before Tornado says so."""
+    socket = WebSocketHandler.__new__(WebSocketHandler)
+    socket.ws_connection = None  # closed: its ping raises WebSocketClosedError
+    connection = ServerConnection(Protocol(), socket, None, ServerSession("closing", Document()))
+    server = BokehTornado.__new__(BokehTornado)
+    server._clients = {connection}
+    keep_alive(server)
+    return server, connection
+
+
+def _keep_alive(installed: bool):
+    method = BokehTornado.__dict__["_keep_alive"]
+    return method if installed else getattr(method, "__wrapped__", method)
+
+
+@upstream_still_needs_it("bokeh 3.9.2's keep-alive detaches a closing socket's session, "
+                         "and its last messages and on_close fail on it")
+def test_upstream_keep_alive_leaves_a_closing_socket_its_session():
+    _, connection = _pinged_while_closing(_keep_alive(installed=False))
+    assert connection._session is not None
+
+
+def test_keep_alive_leaves_a_closing_socket_to_tornados_close(installed):
+    server, connection = _pinged_while_closing(_keep_alive(installed=True))
+    assert connection.session.id == "closing"  # its last messages can still be handled
+    server.client_lost(connection)
+    assert connection._session is None  # and Bokeh's on_close detaches it
+
+
 # ---- a write to a closed websocket: the task nobody awaits ----------------------
 
 
@@ -567,3 +604,79 @@ def test_an_empty_upload_is_told():
     widget._handle_msg({"status": "finished"})
     assert told == [True, True]  # a file with content is not empty
     assert widget.value == b"x,y"
+
+
+# ---- sliders without Panel's debounce ----------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="panel 1.9.4 delays every slider value by its 50 ms debounce")
+def test_upstream_applies_slider_values_at_once():
+    import panel_material_ui as pmui
+
+    assert "value_throttled" in pmui.IntSlider._priority_changes
+
+
+def test_immediate_sliders_skip_the_debounce_and_other_widgets_keep_it():
+    import panel as pn
+    import panel_material_ui as pmui
+
+    slider, select = pmui.IntSlider(), pn.widgets.Select(options=["a"])
+    workarounds.immediate(pn.Column(slider, select))
+    assert slider._priority_changes == ["value", "value_throttled"]
+    assert select._priority_changes == []
+
+
+# ---- a refused value is one warning line -------------------------------------------
+
+
+def _refused_change(caplog):
+    """What Panel does with a browser's value that the model refuses; return the records."""
+    import panel as pn
+    import param as param_
+
+    from polyfit_explorer.parameters import InvalidValue
+
+    class Refusing(param_.Parameterized):
+        value = param_.Integer(default=1, doc="A value the watcher refuses.")
+
+        @param_.depends("value", watch=True)
+        def _refuse(self):
+            raise InvalidValue("value must stay 1")
+
+    widget = pn.widgets.IntInput.from_param(Refusing().param.value)
+    with caplog.at_level(logging.WARNING, logger="panel.reactive"), \
+            contextlib.suppress(InvalidValue):
+        widget._process_events({"value": 2})
+    return [r for r in caplog.records if r.name == "panel.reactive"]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="panel 1.9.4 logs a refused value as an error with a traceback")
+def test_upstream_logs_a_refused_value_without_a_traceback(caplog, monkeypatch):
+    logger = logging.getLogger("panel.reactive")
+    monkeypatch.setattr(logger, "filters", [f for f in logger.filters
+                                            if not isinstance(f, workarounds.RefusedValueFilter)])
+    records = _refused_change(caplog)
+    assert all(r.exc_info is None and r.levelno < logging.ERROR for r in records)
+
+
+def test_a_refused_value_is_one_warning_line(caplog):
+    workarounds.install()
+    records = _refused_change(caplog)
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in records] == [
+        ("WARNING", "Refused value: value must stay 1", None)]
+
+
+# ---- the material page's busy bar ---------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="panel-material-ui 0.16.6 binds every page's busy bar to pn.state.busy")
+def test_upstream_page_leaves_panels_busy_state_alone():
+    import panel as pn
+    import panel_material_ui as pmui
+
+    before = len(pn.state.param.watchers.get("busy", {}).get("value", []))
+    pmui.Page(main=["x"], busy_indicator=None)
+    assert len(pn.state.param.watchers.get("busy", {}).get("value", [])) == before

@@ -12,6 +12,9 @@ not, found with panel 1.9.4, bokeh 3.9.2 and tornado 6.6.1, and nothing else:
   retrieved" for a write to a websocket whose browser tab has closed.
 - :class:`_ClosedSocketWarningFilter`: "Failed sending message as connection
   was closed", the same event as a WARNING, becomes an INFO line.
+- :func:`_leave_closing_sockets_to_tornado`: Bokeh's keep-alive ping no
+  longer detaches the session of a socket that is closing, which made the
+  socket's last messages and its close fail with AssertionError tracebacks.
 - :func:`on_empty_upload`: the material file input says nothing when a
   0-byte file is uploaded; this tells.
 - :func:`immediate`: sliders apply their value without Panel's 50 ms debounce.
@@ -30,6 +33,7 @@ fixed it and its workaround can go.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -40,8 +44,8 @@ import zlib
 
 import panel as pn
 import panel_material_ui as pmui
-import param
 from bokeh.protocol.exceptions import ProtocolError
+from bokeh.server.tornado import BokehTornado
 from bokeh.server.views.session_handler import SessionHandler
 from bokeh.server.views.ws import WSHandler
 from bokeh.util.token import get_session_id, get_token_payload
@@ -53,8 +57,15 @@ from tornado.websocket import WebSocketClosedError
 
 from .parameters import InvalidValue, UpdateFailed
 
-__all__ = ["RefusedValueFilter", "on_empty_upload", "immediate", "install", "quiet_busy_bar",
-           "release", "trim_soon"]
+__all__ = [
+    "RefusedValueFilter",
+    "immediate",
+    "install",
+    "on_empty_upload",
+    "quiet_busy_bar",
+    "release",
+    "trim_soon",
+]
 
 #: Refused websockets are logged where Bokeh logs their opening and closing, at
 #: INFO, which ``panel serve --log-level`` sets for Bokeh's loggers only.
@@ -169,6 +180,29 @@ def _refuse_malformed_token(open_):
     return checked
 
 
+def _leave_closing_sockets_to_tornado(keep_alive):
+    """Replace Bokeh's keep-alive ping with one that leaves a closing socket to Tornado.
+
+    Checked on bokeh 3.9.2 and tornado 6.6.1.  ``BokehTornado._keep_alive``
+    (bokeh/server/tornado.py:789) pings every client each ``--keep-alive`` ms;
+    when a ping finds the socket closed, it detaches the connection's session
+    at once.  But Tornado has not yet reported the close: the socket's
+    messages still being handled and then Bokeh's own ``on_close``
+    (bokeh/server/views/ws.py:310) ask for the session, and each fails with an
+    AssertionError and a traceback ("error handling message", "Uncaught
+    exception GET /app/ws").  Tornado always reports a closed socket, and
+    ``on_close`` detaches the session then; so a failed ping is left to it.
+    """
+
+    @functools.wraps(keep_alive)
+    def ping(self):
+        for connection in list(self._clients):
+            with contextlib.suppress(WebSocketClosedError):
+                connection.send_ping()
+
+    return ping
+
+
 class _ClosedSocketTaskFilter(logging.Filter):
     """Drop asyncio's "Task exception was never retrieved" for a write to a closed websocket.
 
@@ -245,6 +279,7 @@ FILTERS = {
 WRAPPERS = [
     (SessionHandler, "get_session", _refuse_malformed_session_request),
     (WSHandler, "open", _refuse_malformed_token),
+    (BokehTornado, "_keep_alive", _leave_closing_sockets_to_tornado),
 ]
 
 _lock = threading.Lock()
