@@ -10,9 +10,7 @@ from bokeh.document import Document
 from bokeh.models import ColumnDataSource
 from pyviz_comms import Comm
 
-from polyfit_explorer import RegressionModel, diagnostic_views
-from polyfit_explorer.app import Explorer
-from polyfit_explorer.diagnostic_views import DiagnosticsView, LiveResult, bias_variance_html
+from polyfit_explorer import Explorer, RegressionModel
 from polyfit_explorer.diagnostics import (
     Diagnostics,
     Snapshot,
@@ -20,12 +18,15 @@ from polyfit_explorer.diagnostics import (
     learning_curve,
     validation_curve,
 )
+from polyfit_explorer.views import live
+from polyfit_explorer.views.diagnostics import DiagnosticsView, bias_variance_html
+from polyfit_explorer.views.live import LiveResult
 
 
 @pytest.fixture(autouse=True)
 def _in_place(monkeypatch):
     """Compute in place, as in a script, even if an earlier test left an event loop running."""
-    monkeypatch.setattr(diagnostic_views, "_dispatcher", lambda: None)
+    monkeypatch.setattr(live, "dispatcher", lambda: None)
 
 
 @pytest.fixture
@@ -100,12 +101,12 @@ def test_the_bias_variance_table_shows_closed_forms_for_a_linear_fit(view, root)
 
 def test_the_scores_show_true_error_noise_floor_and_edf():
     explorer = Explorer()
-    html = explorer.scores_html()
+    html = explorer.scores.pane.object
     model = explorer.model
     assert f"<span class='true-rmse'>{model.true_rmse_:.4g}</span>" in html
     assert "<span class='edf'>4</span> of 4 coefficients" in html
     model.param.update(penalty="l2", alpha_mode="manual", alpha=100.0)
-    assert f"<span class='edf'>{model.edf_:.3g}</span>" in explorer.scores_html()
+    assert f"<span class='edf'>{model.edf_:.3g}</span>" in explorer.scores.pane.object
     assert model.edf_ < 4
 
 
@@ -134,7 +135,7 @@ class Queue:
 
 def test_stale_results_are_dropped_and_only_the_newest_inputs_computed(monkeypatch):
     queue, release = Queue(), threading.Event()
-    monkeypatch.setattr(diagnostic_views, "_dispatcher", lambda: queue)
+    monkeypatch.setattr(live, "dispatcher", lambda: queue)
     inputs = iter(range(1, 10))
     computed = []
 
@@ -144,16 +145,23 @@ def test_stale_results_are_dropped_and_only_the_newest_inputs_computed(monkeypat
         return value * 10
 
     result = LiveResult(compute, lambda: next(inputs), active=True)
-    assert result.busy
-    queue.run()  # after the change: computes 1
-    result.invalidate()  # 2, while 1 runs
-    result.invalidate()  # 3 replaces 2
+    assert result.busy  # a first computation shows its spinner at once
+    queue.run()  # after the change: reads 1 and computes it
+    result.invalidate()  # while 1 runs
+    result.invalidate()  # again: still one computation to come, not two
     release.set()
-    queue.run()  # 1 arrives stale: dropped, and 3 starts
+    queue.run()  # 1 arrives stale: dropped, and the newest inputs (2) are read and computed
     assert result.result is None
     assert result.busy
     queue.run()
-    assert (result.result, result.busy, computed) == (30, False, [1, 3])
+    assert (result.result, result.busy, computed) == (20, False, [1, 2])
+    # A later change sends no spinner with itself: it shows once the worker starts.
+    result.invalidate()
+    assert not result.busy
+    queue.run()  # starts the worker
+    assert result.busy
+    queue.run()
+    assert (result.result, result.busy, computed) == (30, False, [1, 2, 3])
 
 
 def test_a_failing_diagnostic_shows_its_error_and_keeps_the_last_result(caplog):

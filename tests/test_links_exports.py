@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import r2_score, root_mean_squared_error
 
-from polyfit_explorer import DataGenerator, RegressionModel
-from polyfit_explorer.app import Explorer
+from polyfit_explorer import DataGenerator, Explorer, RegressionModel
 from polyfit_explorer.exports import load_skops, to_csv, to_script, to_skops
 from polyfit_explorer.links import apply_query, query_of
 
@@ -127,7 +126,7 @@ def test_drawn_points_reach_the_model():
     x, y = frame["x"].to_numpy().copy(), frame["y"].to_numpy().copy()
     labels = frame.index.to_numpy(dtype=float)
     y[4] += 10.0  # dragged
-    explorer._points_drawn({"x": [*x, 0.5], "y": [*y, 2.0], "label": [*labels, np.nan]})
+    explorer.data_plot.points_drawn({"x": [*x, 0.5], "y": [*y, 2.0], "label": [*labels, np.nan]})
     data = explorer.model.data
     assert data.edited
     assert len(data.data) == 31
@@ -135,7 +134,7 @@ def test_drawn_points_reach_the_model():
     assert data.data.index[-1] == 30  # a new label
     assert explorer.model.n_train_ + explorer.model.n_test_ == 31
     before = data.data
-    explorer._points_drawn({"x": list(before.x), "y": list(before.y),
+    explorer.data_plot.points_drawn({"x": list(before.x), "y": list(before.y),
                             "label": list(before.index)})  # an echo of the same points
     assert data.data is before
 
@@ -144,25 +143,25 @@ def test_exclude_include_reset_and_pin():
     explorer = Explorer(model=RegressionModel(data=DataGenerator(n_samples=30)))
     model = explorer.model
     score = model.test_score_
-    explorer._points_selected([0, 2])
-    explorer.exclude_selected()
+    explorer.data_plot.points_selected([0, 2])
+    explorer.data_plot.exclude_selected()
     assert model.excluded == sorted(map(int, model.samples_.index[[0, 2]]))
     assert (model.samples_.split == "excluded").sum() == 2
     assert model.n_train_ + model.n_test_ == 28
-    explorer.include_all()
+    explorer.data_plot.include_all()
     assert model.test_score_ == score
     model.data.set_points([0.0, 1.0, 2.0], [0.0, 1.0, 4.0])
-    explorer._points_selected([1])
-    explorer.exclude_selected()
-    explorer.reset_points()
+    explorer.data_plot.points_selected([1])
+    explorer.data_plot.exclude_selected()
+    explorer.data_plot.reset_points()
     assert (len(model.data.data), model.excluded, model.data.edited) == (30, [], False)
     assert model.test_score_ == score
 
-    explorer.pin()
-    pinned = explorer.pinned
+    explorer.data_plot.pin()
+    pinned = explorer.data_plot.pinned
     model.degree = 7
     np.testing.assert_array_equal(pinned["y"], RegressionModel(
         data=DataGenerator(n_samples=30)).fit_curve()["y"])
     assert not np.allclose(pinned["y"], model.fit_curve()["y"])
-    explorer.unpin()
-    assert explorer.pinned is None
+    explorer.data_plot.unpin()
+    assert explorer.data_plot.pinned is None

@@ -51,7 +51,7 @@ def test_public_api_is_declared():
 
 
 def test_every_public_parameter_has_a_doc():
-    from polyfit_explorer.app import Explorer
+    from polyfit_explorer import Explorer
     from polyfit_explorer.diagnostics import Diagnostics
 
     classes = [DataGenerator, RegressionModel, Explorer, Diagnostics,
@@ -71,8 +71,9 @@ def test_console_script_runs_the_package_server():
     assert script.load() is main
 
 
-@pytest.mark.parametrize("module", ["data", "estimators", "model", "diagnostics", "app",
-                                    "parameters", "views.controls", "views.text"])
+@pytest.mark.parametrize("module", ["data", "estimators", "model", "diagnostics", "views.explorer",
+                                    "parameters", "views.controls", "views.text",
+                                    "views.diagnostics"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(f"polyfit_explorer.{module}"))
     assert result.attempted > 0

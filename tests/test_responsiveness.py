@@ -3,8 +3,8 @@
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from polyfit_explorer import diagnostic_views
-from polyfit_explorer.diagnostic_views import WORKER_DELAY_S, LiveResult
+from polyfit_explorer.views import live
+from polyfit_explorer.views.live import WORKER_DELAY_S, LiveResult
 
 
 def test_a_diagnostic_starts_after_the_change_that_invalidated_it():
@@ -12,28 +12,32 @@ def test_a_diagnostic_starts_after_the_change_that_invalidated_it():
 
     async def change():
         loop = asyncio.get_running_loop()
-        changed = loop.time()
+        values = iter([7, 8])
         result = LiveResult(lambda value: started.append(loop.time()) or value,
-                            lambda: 7, active=True)
-        assert result.busy
-        assert not started  # not while the change is processed
-        await asyncio.sleep(0)
-        assert not started  # nor as soon as the event loop is free
-        while result.busy:
+                            lambda: next(values), active=True)
+        while result.result is None:  # the first result
             await asyncio.sleep(0.01)
-        return result.result, started[0] - changed
+        changed = loop.time()
+        result.invalidate()  # what a change of the model does
+        assert len(started) == 1  # not while the change is processed
+        assert not result.busy  # nor its spinner, which would be sent with the change
+        await asyncio.sleep(0)
+        assert len(started) == 1  # nor as soon as the event loop is free
+        while result.result == 7:
+            await asyncio.sleep(0.01)
+        return result.result, started[1] - changed
 
     # In a thread of its own: after a Playwright test, this thread's loop is running.
     with ThreadPoolExecutor(1) as thread:
         value, waited = thread.submit(asyncio.run, change()).result(timeout=30)
-    assert value == 7
+    assert value == 8
     assert waited >= WORKER_DELAY_S * 0.9  # the event loop's timer resolution
 
 
 def test_a_result_that_outlives_its_event_loop_is_dropped_quietly():
     def deliver(loop) -> list:
         ran = []
-        diagnostic_views._to_loop(loop, lambda: ran.append(True))
+        live._to_loop(loop, lambda: ran.append(True))
         if not loop.is_closed():
             loop.run_until_complete(asyncio.sleep(0.05))
         return ran

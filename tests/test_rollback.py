@@ -102,7 +102,12 @@ def test_a_refused_value_is_not_reported_as_a_fault():
     assert not isinstance(caught.value, UpdateFailed)
 
 
-def test_a_failing_plot_layer_keeps_its_last_element_and_says_why(caplog):
+def test_a_failing_plot_layer_keeps_its_last_data_and_says_why(caplog):
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.models import ColumnDataSource
+    from pyviz_comms import Comm
+
     from polyfit_explorer import Explorer
 
     class Flaky(RegressionModel):
@@ -114,10 +119,16 @@ def test_a_failing_plot_layer_keeps_its_last_element_and_says_why(caplog):
             return super().fit_curve(n_points)
 
     explorer = Explorer(model=Flaky(data=DataGenerator(n_samples=30)))
-    first = explorer._fit()
+    root = pn.panel(explorer).get_root(Document(), comm=Comm())
+    (fit,) = [m for m in root.references() if isinstance(m, ColumnDataSource) and "fit" in m.data]
+    first = list(fit.data["fit"])
     explorer.model.broken = True
-    with caplog.at_level("ERROR", logger="polyfit_explorer.app"):
-        again = explorer._fit()
-    assert again is first
+    try:
+        with caplog.at_level("ERROR", logger="polyfit_explorer.views.explorer"):
+            explorer.model.degree = 5
+    finally:
+        pn.config.exception_handler = None
+    assert list(fit.data["fit"]) == first
     assert "RuntimeError: no curve today" in explorer.message
+    assert explorer.model.degree == 5  # the model is fine: only a view failed
     assert [r.exc_info for r in caplog.records] == [None]  # one line, no traceback

@@ -10,14 +10,16 @@ import pytest
 from polyfit_explorer.testing import ServerFailed, serve, server_log_problems
 
 STAMP = "2026-01-02 03:04:05,678"
+#: The logger of the Explorer's own records.
+EXPLORER = "polyfit_explorer.views.explorer"
 
 
 @pytest.mark.parametrize(
     "line",
     [
         f"{STAMP} INFO bokeh.server.views.ws: WebSocket connection opened",
-        f"{STAMP} WARNING polyfit_explorer.app: Refused input: x_min must be less than x_max",
-        f"{STAMP} WARNING polyfit_explorer.app: Refused input: an error in the user's value",
+        f"{STAMP} WARNING {EXPLORER}: Refused input: x_min must be less than x_max",
+        f"{STAMP} WARNING {EXPLORER}: Refused input: an error in the user's value",
     ],
 )
 def test_accepts(line):
@@ -39,11 +41,11 @@ def test_flags(line):
     assert server_log_problems(f"{STAMP} INFO x: fine\n{line}\n") == [line]
 
 
-EXPECTED = (r"ERROR polyfit_explorer\.app: Setting n_samples=400 failed",)
+EXPECTED = (r"ERROR polyfit_explorer\.views\.explorer: Setting n_samples=400 failed",)
 
 
 def test_expected_record_is_accepted_only_where_expected():
-    line = f"{STAMP} ERROR polyfit_explorer.app: Setting n_samples=400 failed in ground_truth"
+    line = f"{STAMP} ERROR {EXPLORER}: Setting n_samples=400 failed in ground_truth"
     assert server_log_problems(line, expected=EXPECTED) == []
     assert server_log_problems(line) == [line]
 
@@ -51,10 +53,10 @@ def test_expected_record_is_accepted_only_where_expected():
 @pytest.mark.parametrize(
     "line",
     [
-        f"{STAMP} ERROR polyfit_explorer.app: Setting degree=4 failed",
+        f"{STAMP} ERROR polyfit_explorer.views.explorer: Setting degree=4 failed",
         f"{STAMP} ERROR panel.reactive: Setting n_samples=400 failed\nTraceback (most recent",
         "Traceback (most recent call last): Setting n_samples=400 failed",
-        "ERROR polyfit_explorer.app: Setting n_samples=400 failed",  # no record
+        "ERROR polyfit_explorer.views.explorer: Setting n_samples=400 failed",  # no record
     ],
 )
 def test_expected_patterns_excuse_nothing_else(line):

@@ -2,13 +2,13 @@
 
 import numpy as np
 import panel as pn
+import param
 import pytest
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource, LegendItem
 from pyviz_comms import Comm
 
-from polyfit_explorer import DataGenerator, RegressionModel
-from polyfit_explorer.app import Explorer
+from polyfit_explorer import DataGenerator, Explorer, RegressionModel
 
 
 @pytest.fixture
@@ -64,14 +64,14 @@ def test_plots_show_the_models_numbers(explorer, root):
 def test_degree_change_patches_only_the_fit_and_scores(explorer, root):
     fit, samples = source(root, "fit"), split_source(root, "train", "x", "y")
     before_fit, before_y = np.array(fit.data["fit"]), np.array(samples.data["y"])
-    html_before = explorer.scores_html()
+    html_before = explorer.scores.pane.object
     explorer.model.degree = 9
     assert not np.allclose(fit.data["fit"], before_fit)
     np.testing.assert_allclose(fit.data["fit"], explorer.model.predict(fit.data["x"]))
     np.testing.assert_array_equal(samples.data["y"], before_y)
-    assert explorer.scores_html() != html_before
-    assert f"{explorer.model.test_score_:.4g}" in explorer.scores_html()
-    assert f"<p class='hint {explorer.model.verdict_}'>" in explorer.scores_html()
+    assert explorer.scores.pane.object != html_before
+    assert f"{explorer.model.test_score_:.4g}" in explorer.scores.pane.object
+    assert f"<p class='hint {explorer.model.verdict_}'>" in explorer.scores.pane.object
 
 
 def test_switching_the_ground_truth_swaps_the_generator(explorer, root):
@@ -111,7 +111,7 @@ def test_an_explorer_of_a_custom_model_selects_its_truth():
 
 
 def test_refused_widget_value_shows_a_message_and_keeps_state(explorer, root):
-    view = explorer._controls
+    view = explorer._page
     x_min = widget(view, "x min")
     data = explorer.model.data.data
     # As a notebook edit arrives: Panel hands the error to the exception handler.
@@ -125,12 +125,16 @@ def test_refused_widget_value_shows_a_message_and_keeps_state(explorer, root):
 
 
 def test_alpha_slider_moves_log10_alpha_both_ways(explorer, root):
-    slider = widget(explorer._controls, "Alpha (log₁₀)")
+    slider = widget(explorer._page, "Alpha (log₁₀)")
     model = explorer.model
     assert slider.disabled
     model.param.update(penalty="l2", alpha_mode="manual")
     assert not slider.disabled
-    slider.value = -2.0
+    # As the browser does on release: a drag sets value on the way, value_throttled once.
+    with param.edit_constant(slider):
+        slider.param.update(value=-3.0)
+        assert model.alpha == 1.0
+        slider.param.update(value=-2.0, value_throttled=-2.0)
     assert model.alpha == pytest.approx(0.01)
     assert model.alpha_ == pytest.approx(0.01)
     model.alpha = 1000.0
@@ -139,13 +143,13 @@ def test_alpha_slider_moves_log10_alpha_both_ways(explorer, root):
 
 def test_undefined_scores_show_a_dash_not_nan():
     explorer = Explorer(model=RegressionModel(data=DataGenerator(n_samples=10), test_size=0.1))
-    html = explorer.scores_html()
+    html = explorer.scores.pane.object
     assert "class='test-r2'>—<" in html
     assert "nan" not in html.lower()
 
 
 def test_resample_shows_the_new_seed(explorer, root):
-    seed = widget(explorer._controls, "Data seed")
+    seed = widget(explorer._page, "Data seed")
     generator = explorer.model.data
     generator.param.trigger("resample")
     assert seed.value == str(generator.random_state) != "0"  # typed, so text, no separators
@@ -153,18 +157,16 @@ def test_resample_shows_the_new_seed(explorer, root):
 
 
 def sent_sources(explorer, change) -> list[str]:
-    """Column sets of the data sources of the main plots that ``change`` sends."""
-    doc = Document()
-    root = pn.panel(explorer).get_root(doc, comm=Comm())
-    doc.add_root(root)
+    """Column sets of the data sources of the main plots whose data ``change`` replaces."""
+    root = pn.panel(explorer).get_root(Document(), comm=Comm())
     plots_row = explorer._page.main[0]  # not the diagnostics tabs: they have tests of their own
-    in_plots = {m.id for m in plots_row._models[root.ref["id"]][0].references()}
-    events = []
-    doc.on_change(events.append)
+    sources = [m for m in plots_row._models[root.ref["id"]][0].references()
+               if isinstance(m, ColumnDataSource)]
+    replaced = []
+    for source in sources:  # a model's own callbacks run whether or not its document is held
+        source.on_change("data", lambda attr, old, new, s=source: replaced.append(s))
     change()
-    return sorted({",".join(sorted(e.model.data)) for e in events
-                   if isinstance(getattr(e, "model", None), ColumnDataSource)
-                   and e.model.id in in_plots})
+    return sorted({",".join(sorted(s.data)) for s in replaced})
 
 
 @pytest.mark.parametrize(

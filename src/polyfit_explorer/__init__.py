@@ -37,7 +37,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # The app pulls in Panel, Bokeh and HoloViews: load it on first use only.
     if name == "Explorer":
-        from .app import Explorer
+        from .views.explorer import Explorer
 
         return Explorer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -171,29 +171,73 @@ RENDERED = """() => {
   return figures.length >= 2 && figures.every(view => view.has_finished());
 }"""
 
+#: A JavaScript function body: ``disagree`` lists what does not show the settings
+#: the fit was computed for.  The Explorer tags the fit curve's data source with
+#: its settings as a link query after every change (``views.explorer``), and
+#: writes the same query into the scores table's ``data-state`` and the page's
+#: URL; the Degree slider must show the degree in it, and the diagnostics tab on
+#: screen tags its first figure with the query its result is of.  A page
+#: without a scores table with a ``data-state`` (another app, such as the
+#: benchmarks' floor) has nothing to agree.
+SHOWN_STATE = """
+  const models = Array.from(doc.all_models);
+  const scores = models.find(m => typeof m.text === "string" && m.text.includes("data-state"));
+  const fit = models.find(m => m.type === "ColumnDataSource" && "fit" in m.data
+                          && Array.isArray(m.tags) && m.tags.length > 0);
+  const disagree = [];
+  if (scores !== undefined && fit === undefined) disagree.push("fit (no settings tag)");
+  if (fit !== undefined) {
+    const state = fit.tags[0];
+    const location = models.find(m => m.type === "Location");
+    if (location !== undefined && location.search !== "?" + state) disagree.push("url");
+    const parse = text => new DOMParser().parseFromString(text, "text/html");
+    const table = scores && parse(parse(scores.text).documentElement.textContent)
+      .querySelector("table.scores");
+    if (!table || table.dataset.state !== state) disagree.push("scores");
+    const degree = models.find(m => m.data !== undefined && m.data !== null
+                               && m.data.label === "Degree" && "value_throttled" in m.data);
+    if (degree && String(degree.data.value) !== new URLSearchParams(state).get("degree"))
+      disagree.push("degree slider");
+    // The diagnostics on screen tag their first figure with the state they are of.
+    for (const view of Bokeh.index.all_views()) {
+      // A hidden tab's figures keep the state they were drawn for until shown.
+      if (view.model.type !== "Figure" || !view.el.checkVisibility()) continue;
+      for (const renderer of view.model.renderers) {
+        const tags = renderer.data_source === undefined ? [] : renderer.data_source.tags;
+        const tag = tags.find(t => typeof t === "string" && t.startsWith("diagnostics "));
+        if (tag !== undefined && tag !== "diagnostics " + state) disagree.push(view.model.id);
+      }
+    }
+  }
+"""
+
 #: True once nothing is pending: the document is synced, no component shows
 #: Panel's loading indicator (the ``pn-loading`` CSS class; the diagnostics
-#: tabs keep it on until their result is drawn) and every figure has drawn.
-#: Closing a page while the server still pushes to it makes Panel log "Task
-#: exception was never retrieved" (WebSocketClosedError).
-SETTLED = """() => {
+#: tabs keep it on until their result is drawn), every figure has drawn, and
+#: the fit, the scores, the URL and the Degree slider show the same settings
+#: (:data:`SHOWN_STATE`): after many quick presses the page is idle long
+#: before the server has caught up.  Closing a page while the server still
+#: pushes to it used to make Panel log "Task exception was never retrieved".
+SETTLED = f"""() => {{
   if (window.Bokeh === undefined || Bokeh.documents.length === 0) return false;
   const doc = Bokeh.documents[0];
   if (!doc.is_idle) return false;
-  const loading = Array.from(doc.all_models).some(
+  {SHOWN_STATE}
+  const loading = models.some(
     model => Array.isArray(model.css_classes) && model.css_classes.includes("pn-loading"));
   const figures = Array.from(Bokeh.index.all_views())
     .filter(view => view.model.type === "Figure");
-  return !loading && figures.every(view => view.has_finished());
-}"""
+  return disagree.length === 0 && !loading && figures.every(view => view.has_finished());
+}}"""
 
 #: What keeps SETTLED false, for a failure message: Bokeh busy, loading indicators,
-#: unfinished figures.
-UNSETTLED = """() => {
+#: unfinished figures, what does not show the fit's settings.
+UNSETTLED = f"""() => {{
   const doc = Bokeh.documents[0];
-  const loading = Array.from(doc.all_models).filter(
+  {SHOWN_STATE}
+  const loading = models.filter(
     m => Array.isArray(m.css_classes) && m.css_classes.includes("pn-loading")).map(m => m.id);
   const unfinished = Array.from(Bokeh.index.all_views()).filter(
     v => v.model.type === "Figure" && !v.has_finished()).map(v => v.model.id);
-  return {idle: doc.is_idle, loading, unfinished};
-}"""
+  return {{idle: doc.is_idle, loading, unfinished, disagree}};
+}}"""

@@ -520,6 +520,8 @@ def test_link_restores_settings_and_skips_bad_values(app: Page, app_url: str):
         expect(number_field(other, "Noise σ")).to_have_value(
             re.compile(r"^4\.50*$"))
         other.wait_for_function(SETTLED)
+        # The plots, built after the link applied, draw the link's data and fit.
+        wait_for_model(other, expected)
 
         # An out-of-range value is skipped with a message; the rest of the page works.
         other.goto(f"{app_url}?degree=999")

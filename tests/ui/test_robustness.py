@@ -55,7 +55,8 @@ SCRIPT = TRUTH + dedent(f'''
 ''')
 
 #: The one line the failure logs; the clean-run check accepts it in this test only.
-FAILURE_LINE = (r"ERROR polyfit_explorer\.app: Setting n_samples=400 failed in ground_truth "
+FAILURE_LINE = (r"ERROR polyfit_explorer\.views\.explorer: Setting n_samples=400 failed in "
+                r"ground_truth "
                 r"\(failing_truth\.py:\d+\): RuntimeError: cannot draw 400 samples\. "
                 r"Kept n_samples=200\.")
 

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from polyfit_explorer.parameters import quoted
 
-from ._bokeh import RENDERED, SETTLED, sources
+from ._bokeh import READ_SOURCES, RENDERED, SETTLED, sources
 from .test_app import number_field, number_slider
 
 #: Every payload records that it ran in ``window.__ran``.
@@ -186,6 +186,8 @@ def test_files_people_have_are_read_and_an_empty_one_is_refused(page: Page, app_
     upload.set_input_files(files=[{"name": "export.txt", "mimeType": "text/plain",
                                    "buffer": content.encode("utf-16-le")}])
     expect(page.get_by_role("combobox", name="x column")).to_have_text("dose")
+    # The upload changes no setting of a link, so SETTLED cannot tell it apart: wait for it.
+    page.wait_for_function(f"() => ({READ_SOURCES})().train.x.length === 9")
     page.wait_for_function(SETTLED)
     layers = sources(page)
     shown = sorted(layers["train"]["x"] + layers["test"]["x"])

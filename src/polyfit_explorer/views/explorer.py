@@ -1,0 +1,237 @@
+"""Explorer: the app's page over a RegressionModel, composed of the views of this package.
+
+The Explorer owns what joins the views: the ground-truth choice, the
+message shown for a refused value, the link in the page's URL, and the one
+update that follows every change of the model (:meth:`Explorer._show`).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+
+import panel as pn
+import panel_material_ui as pmui
+import param
+
+from .. import workarounds
+from ..data import ground_truths, title
+from ..diagnostics import Diagnostics
+from ..links import apply_query, query_of
+from ..model import SETTINGS, RegressionModel
+from ..parameters import InvalidValue, UpdateFailed, where
+from .data_controls import DataControls
+from .data_plot import DataPlot
+from .diagnostics import DiagnosticsView
+from .downloads import Downloads
+from .live import dispatcher
+from .model_controls import ModelControls
+from .prediction_plot import PredictionPlot
+from .scores import ScoresCard
+from .text import as_text
+
+__all__ = ["Explorer"]
+
+log = logging.getLogger(__name__)
+
+#: The model's results whose change the plots and scores show.
+OUTPUTS = ("samples_", "estimator_")
+
+
+class Explorer(pn.viewable.Viewer):
+    """Interactive view of a :class:`RegressionModel` and its data.
+
+    Parameters
+    ----------
+    model : RegressionModel
+        The model to show; a default one if not given.  Its generator's
+        class is the initially selected ground truth.
+
+    Examples
+    --------
+    >>> explorer = Explorer()
+    >>> explorer.truth
+    'Original: 2x − 0.6x² + 0.2x³ + 18·sin x'
+    """
+
+    model = param.ClassSelector(
+        class_=RegressionModel, label="Model", doc="The regression model shown and driven.")
+
+    truth = param.Selector(
+        label="Ground truth",
+        doc="The curve the data are drawn from: every DataGenerator subclass defined so far.")
+
+    message = param.String(
+        default="", label="Message",
+        doc="Why the last change was refused; empty once a later change succeeds.")
+
+    def __init__(self, **params):
+        if params.get("model") is None:
+            params["model"] = RegressionModel()
+        super().__init__(**params)
+        generator = self.model.data
+        self._generators = {title(type(generator)): generator}
+        self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
+        self.truth = self._current_title
+        self._page = self._location = None
+        self.state = query_of(self)
+        # Edits by mouse need an event loop to come back on: a server or a notebook.
+        self.data_plot = DataPlot(self._on_error, editing=dispatcher() is not None,
+                                  model=self.model)
+        self.prediction_plot = PredictionPlot(model=self.model)
+        self.scores = ScoresCard(model=self.model)
+        self.data_plot.figure.tag("fit", self.state)
+        # Before the diagnostics' own watchers: they read the state this one writes.
+        self.model.param.watch(self._show, [*OUTPUTS, *SETTINGS])
+        self.param.watch(self._show, "truth")
+        self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model),
+                                           on_error=self._on_error,
+                                           stamp=lambda: self.state)
+
+    @property
+    def _current_title(self) -> str:
+        return title(type(self.model.data))
+
+    @param.depends("truth", watch=True)
+    def _switch_truth(self):
+        """Swap the model's generator; each ground truth keeps its own settings."""
+        if self.truth == self._current_title:
+            return
+        current = self.model.data
+        if self.truth not in self._generators:
+            cls = ground_truths()[self.truth]
+            self._generators[self.truth] = cls(
+                n_samples=current.n_samples, random_state=current.random_state)
+        self.model.data = self._generators[self.truth]
+
+    # ---- the one update after a change ------------------------------------------
+
+    def _show(self, *events):
+        """Show the model's new results, then the settings they belong to.
+
+        One hold, so the page gets one message; the fit's data come first,
+        as the fit is what a moved slider is waited for, and the text that
+        makes the browser lay out the page again (scores, message) last.
+        A setting that changes no result (alpha while it is cross-validated)
+        only updates the link.
+        """
+        names = {event.name for event in events}
+        state = query_of(self)
+        if not names & set(OUTPUTS) and state == self.state:
+            return
+        self.state = state
+        if not names & set(OUTPUTS):  # nothing the diagnostics depend on changed
+            self.diagnostics.restamp()
+        with pn.io.hold():
+            try:
+                self._show_results(names)
+            except Exception as error:  # a subclass's method failing in a view
+                # The model is fine and keeps the change; the plots keep what they showed.
+                self._on_error(error)
+                return
+            self.data_plot.figure.tag("fit", state)
+            self.scores.update(state)
+            if "estimator_" in names:
+                self.message = ""
+            if self._location is not None:
+                # At once, not later: a write timed after the change could reach a page
+                # that had closed meanwhile, which Panel logs as an unretrieved error.
+                self._location.search = "?" + state
+
+    def _show_results(self, names: set[str]):
+        if not names & set(OUTPUTS):
+            return
+        self.data_plot.refit()
+        if "samples_" in names:
+            self.prediction_plot.resample()
+        self.prediction_plot.refit()
+        if "samples_" in names:
+            self.data_plot.resample()
+
+    def _on_error(self, exception: BaseException):
+        """Show why a change failed; the models kept their previous, valid state.
+
+        A refused value is the user's and is only shown.  A failure of code (a
+        subclass's ``ground_truth`` raising) is also logged, as one line naming
+        the exception and where it was raised: the models rolled back and the
+        plots kept their last state, so a traceback would only hide it.
+        """
+        if isinstance(exception, InvalidValue) and not isinstance(exception, UpdateFailed):
+            self.message = str(exception)
+            return
+        if isinstance(exception, UpdateFailed):
+            text = str(exception)
+        else:
+            text = (f"Unexpected error{where(exception)}: {type(exception).__name__}: "
+                    f"{exception}. The plots show the last valid state.")
+        log.error("%s", text)
+        self.message = text
+        if pn.state.notifications is not None:  # only where notifications are enabled
+            pn.state.notifications.error(as_text(text), duration=8000)
+
+    # ---- the page -----------------------------------------------------------------
+
+    def _link_to_url(self):
+        """Keep the settings in the page's URL, and apply those of the URL it opened with."""
+        location, doc = pn.state.location, pn.state.curdoc
+        if location is None or doc is None or doc.session_context is None:
+            return
+        problems = apply_query(self, location.search) if location.search else []
+        self._location = location
+        # Earlier, the page's own URL would overwrite it.
+        pn.state.onload(lambda: setattr(location, "search", "?" + self.state))
+        if problems:
+            self.message = " ".join(problems)
+
+    def _sidebar(self) -> pn.Column:
+        message = pmui.Alert(
+            object=self.param.message.rx.pipe(as_text), severity="error",
+            visible=self.param.message.rx.bool(), sizing_mode="stretch_width")
+        self.controls = [
+            DataControls(model=self.model, truth=self.param.truth, on_error=self._on_error),
+            ModelControls(model=self.model, on_error=self._on_error),
+            Downloads(model=self.model)]
+        return pn.Column(message, *self.controls, sizing_mode="stretch_width")
+
+    def _main(self) -> list:
+        plots = pn.Row(self.data_plot, self.prediction_plot, sizing_mode="stretch_width")
+        return [plots, self.scores, "### Why does it fit like this?", self.diagnostics]
+
+    def __panel__(self):
+        """Return the app's page, built once per Explorer."""
+        # Session-local in a server: refused values become a message, not a
+        # traceback.  A notebook has one global config, so there the Explorer
+        # displayed last shows the messages of all.  Held weakly: Panel keeps a
+        # session's config while the session's document lives, and a handler
+        # bound to the Explorer reaches that document, so neither was ever freed.
+        pn.config.exception_handler = _weakly(self._on_error)
+        workarounds.install()
+        if self._page is None:
+            self._link_to_url()
+            self._page = pmui.Page(
+                title="polyfit explorer: polynomial regression, live",
+                sidebar=[self._sidebar()], main=self._main(), sidebar_width=360,
+                busy_indicator=None)
+            workarounds.quiet_busy_bar(self._page)
+            if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+                pn.state.on_session_destroyed(self._release)
+        return self._page
+
+    def _release(self, session_context):
+        """Clean up the page when its server session ends (see ``workarounds.release``).
+
+        The widgets of ground truths shown earlier are no longer on the page
+        and are cleaned up too.
+        """
+        workarounds.release(self._page, also=list(self.controls[0].shown.values()))
+
+
+def _weakly(method):
+    """Return a function that calls ``method`` while its object lives, without keeping it."""
+    reference = weakref.WeakMethod(method)
+
+    def call(*args, **kwargs):
+        bound = reference()
+        return None if bound is None else bound(*args, **kwargs)
+
+    return call
