@@ -95,7 +95,7 @@ def test_scripts_only_from_the_server_or_with_the_nonce(served):
     csp = policy(headers["Content-Security-Policy"])
     nonce = nonce_of(csp)
 
-    assert csp["script-src"] == ["'self'", f"'nonce-{nonce}'", "'unsafe-eval'"]
+    assert csp["script-src"] == ["'self'", f"'nonce-{nonce}'"]  # no 'unsafe-eval': canvas
     assert "'unsafe-inline'" not in csp["script-src"]
     assert "'strict-dynamic'" not in csp["script-src"]
     assert csp["default-src"] == ["'self'"]
@@ -118,11 +118,17 @@ def test_every_response_has_the_security_headers(served, path):
     assert headers.get_all("Content-Security-Policy") == [headers["Content-Security-Policy"]]
 
 
+def test_webgl_alone_allows_eval():
+    assert "'unsafe-eval'" not in server.content_security_policy("n", ["'self'"], webgl=False)
+    with_webgl = policy(server.content_security_policy("n", ["'self'"], webgl=True))
+    assert with_webgl["script-src"] == ["'self'", "'nonce-n'", "'unsafe-eval'"]
+
+
 def test_only_pages_name_a_nonce_and_scripts_keep_their_type(served):
     for path in ("static/js/bokeh.min.js", "liveness"):
         headers, _ = fetch(served.url(path))
         csp = policy(headers["Content-Security-Policy"])
-        assert csp["script-src"] == ["'self'", "'unsafe-eval'"]
+        assert csp["script-src"] == ["'self'"]
     # With nosniff a script runs only if its type says JavaScript.
     headers, _ = fetch(served.url("static/js/bokeh.min.js"))
     assert headers["Content-Type"] in ("application/javascript", "text/javascript")

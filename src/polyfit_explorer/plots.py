@@ -41,7 +41,7 @@ PINNED_COLOR = "#7f7f7f"
 #: How Bokeh draws the figures: "canvas" or "webgl".  Settable for a server with
 #: the environment variable POLYFIT_EXPLORER_OUTPUT_BACKEND (benchmarks/e2e.py
 #: measures both).
-OUTPUT_BACKEND = os.environ.get("POLYFIT_EXPLORER_OUTPUT_BACKEND", "webgl")
+OUTPUT_BACKEND = os.environ.get("POLYFIT_EXPLORER_OUTPUT_BACKEND", "canvas")
 #: Plot options that choose it; every figure's overlay gets them.
 BACKEND_OPTIONS = {"backend_opts": {"plot.output_backend": OUTPUT_BACKEND}}
 

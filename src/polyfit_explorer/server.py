@@ -38,6 +38,7 @@ from tornado import httputil
 from tornado.web import GZipContentEncoding, OutputTransform
 
 from . import workarounds
+from .plots import OUTPUT_BACKEND
 
 __all__ = ["POLICY", "SecureServe", "SecurityHeaders", "content_security_policy", "main"]
 
@@ -58,12 +59,11 @@ POLICY: dict[str, tuple[str, ...]] = {
     "default-src": ("'self'",),
     # Bokeh, Panel and their bundles come from this server's static/ routes; the
     # page's inline scripts (the document, its bootstrap) carry the nonce.
-    # 'unsafe-eval': Bokeh's WebGL renderer (regl, in bokeh-gl.js) compiles its
-    # draw commands with Function(); HoloViews draws with WebGL by default.
+    # 'unsafe-eval' only with WebGL (see WEBGL_SOURCES).
     # Not 'unsafe-inline': it would allow inline event handlers.  Not
     # 'strict-dynamic': Panel's HTML pane re-creates the <script> elements of a
     # pane's HTML with createElement, which 'strict-dynamic' would trust.
-    "script-src": ("'self'", NONCE, "'unsafe-eval'"),
+    "script-src": ("'self'", NONCE),
     # Bokeh and Material UI inject <style> elements and style attributes at run
     # time; they carry no nonce, and a nonce here would disable 'unsafe-inline'.
     "style-src": ("'self'", "'unsafe-inline'"),
@@ -79,6 +79,11 @@ POLICY: dict[str, tuple[str, ...]] = {
     "form-action": ("'self'",),
 }
 
+#: What WebGL adds to ``script-src``: Bokeh's WebGL renderer (regl, in
+#: bokeh-gl.js) compiles its draw commands with Function().  The app draws on
+#: a 2D canvas unless POLYFIT_EXPLORER_OUTPUT_BACKEND=webgl (plots.OUTPUT_BACKEND).
+WEBGL_SOURCES = ("'unsafe-eval'",)
+
 #: X-Frame-Options for the frame ancestors it can express.  It cannot name other
 #: origins (ALLOW-FROM is obsolete and ignored), so with any other origin it is
 #: left out; browsers that know CSP go by frame-ancestors anyway.
@@ -93,7 +98,8 @@ SOURCE = re.compile(
 )
 
 
-def content_security_policy(nonce: str | None, frame_ancestors: Sequence[str]) -> str:
+def content_security_policy(nonce: str | None, frame_ancestors: Sequence[str],
+                            webgl: bool = OUTPUT_BACKEND == "webgl") -> str:
     """Return the Content-Security-Policy header's value.
 
     Parameters
@@ -103,6 +109,8 @@ def content_security_policy(nonce: str | None, frame_ancestors: Sequence[str]) -
         ``script-src`` then names no nonce).
     frame_ancestors
         The sources of ``frame-ancestors``: who may show the page in a frame.
+    webgl
+        Whether the figures draw with WebGL, which needs :data:`WEBGL_SOURCES`.
 
     Returns
     -------
@@ -110,7 +118,10 @@ def content_security_policy(nonce: str | None, frame_ancestors: Sequence[str]) -
         The directives of :data:`POLICY` and ``frame-ancestors``, joined by ``; ``.
     """
     directives = []
-    for name, sources in {**POLICY, "frame-ancestors": tuple(frame_ancestors)}.items():
+    policy = {**POLICY, "frame-ancestors": tuple(frame_ancestors)}
+    if webgl:
+        policy["script-src"] += WEBGL_SOURCES
+    for name, sources in policy.items():
         kept = [s.format(nonce=nonce) for s in sources if nonce is not None or s != NONCE]
         directives.append(" ".join([name, *kept]))
     return "; ".join(directives)

@@ -132,3 +132,57 @@ def test_injected_markup_does_not_run_and_is_reported(app: Page, request):
     # The two refusals are the console errors this test provokes; nothing else may be.
     excuse(request, r"Executing inline event handler violates .* Content Security Policy")
     excuse(request, r"Loading the script 'https://evil\.example/steal\.js' violates")
+
+
+#: Above 20,000 points (plots.RASTER_THRESHOLD) the scatters are Datashader images.
+LARGE_N = 30_000
+#: The first large data import Datashader and compile its aggregation: seconds.
+LARGE_TIMEOUT = 120_000
+
+#: The last figure that draws an image (predicted against actual, whose wheel zoom is
+#: active; the data plot's pointer edits points), and its image's data source.
+FIND_IMAGE = """const view = Array.from(Bokeh.index.all_views()).filter(
+    v => v.model.type === "Figure" && v.model.renderers.some(
+      r => r.data_source !== undefined && "image" in r.data_source.data)).at(-1);
+  const source = view?.model.renderers.find(
+    r => r.data_source !== undefined && "image" in r.data_source.data).data_source;"""
+
+#: Where that image lies, and how many of its pixels are drawn.
+IMAGE = f"""() => {{
+  {FIND_IMAGE}
+  if (source === undefined || source.data.image.length === 0) return null;
+  return {{x: source.data.x[0], dw: source.data.dw[0],
+          drawn: Array.from(source.data.image[0]).filter(v => v !== 0).length}};
+}}"""
+
+#: That figure's x range and where its frame is on the screen.
+FRAME = f"""() => {{
+  {FIND_IMAGE}
+  const canvas = view.canvas_view.el.getBoundingClientRect(), frame = view.frame.bbox;
+  return {{start: view.model.x_range.start, end: view.model.x_range.end,
+          x: canvas.left + frame.hcenter, y: canvas.top + frame.vcenter}};
+}}"""
+
+
+def test_large_data_is_drawn_as_images_that_follow_zooming(page: Page, app_url: str):
+    page.add_init_script(RECORD_VIOLATIONS)
+    page.goto(f"{app_url}?data.n_samples={LARGE_N}", timeout=LOAD_TIMEOUT)
+    page.wait_for_function(RENDERED, timeout=LARGE_TIMEOUT)
+    page.wait_for_function(SETTLED, timeout=LARGE_TIMEOUT)
+    first = page.evaluate(IMAGE)
+    assert first is not None
+    assert first["drawn"] > 100
+    assert sources(page)["train"] is None or len(sources(page)["train"]["x"]) == 0
+
+    # Zoom in with the mouse wheel: the image is aggregated again for the new range.
+    frame = page.evaluate(FRAME)
+    page.mouse.move(frame["x"], frame["y"])
+    page.mouse.wheel(0, -600)
+    page.wait_for_function(f"dw => ({IMAGE})()?.dw < 0.8 * dw", arg=first["dw"],
+                           timeout=LARGE_TIMEOUT)
+    page.wait_for_function(SETTLED, timeout=LARGE_TIMEOUT)
+    zoomed, frame = page.evaluate(IMAGE), page.evaluate(FRAME)
+    assert zoomed["x"] == pytest.approx(frame["start"], abs=1e-6 * first["dw"])
+    assert zoomed["dw"] == pytest.approx(frame["end"] - frame["start"], rel=1e-6)
+    assert zoomed["drawn"] > 100
+    assert violations(page) == []
