@@ -9,7 +9,7 @@ import time
 import tornado.websocket
 from panel.reactive import Syncable
 
-from polyfit_explorer import diagnostic_views
+from polyfit_explorer.views import live
 
 _FILE = open(os.environ["POLYFIT_STAMPS"], "a", buffering=1)  # noqa: SIM115 (process-long)
 
@@ -35,7 +35,7 @@ def _stamped(cls, name: str, label: str) -> None:
 
 
 _stamped(Syncable, "_process_events", "process")
-_stamped(diagnostic_views.LiveResult, "_call", "worker")
+_stamped(live.LiveResult, "_call", "worker")
 
 _write = tornado.websocket.WebSocketHandler.write_message
 if not getattr(_write, "stamped", False):

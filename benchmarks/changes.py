@@ -47,7 +47,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from _report import load as load_average
 from _report import measured, ms, now, progress, sized_main, summary, table
 from polyfit_explorer import DataGenerator, Explorer, RegressionModel
-from polyfit_explorer.diagnostic_views import LiveResult
+from polyfit_explorer.views.live import LiveResult
 
 HEADING = "## In-process latency per change"
 SIZES = (200, 10_000, 100_000, 1_000_000)

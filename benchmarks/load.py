@@ -1,32 +1,57 @@
-"""A whole class at once: many concurrent sessions of the served app, and its memory.
+"""A whole class at once: many concurrent sessions of the served app, its speed and memory.
 
 Run it with
 
-    uv run python benchmarks/load.py            # 50 sessions for 30 s, 200 open/close cycles
-    uv run python benchmarks/load.py --sessions 8 --duration 5 --cycles 30
+    uv run python benchmarks/load.py            # the three scenarios below (about 10 min)
+    uv run python benchmarks/load.py --quick    # a small variant of each
+    uv run python benchmarks/load.py --sessions 8 --duration 5 --cycles 30 --num-procs 2
 
-It serves examples/app.py with ``panel serve`` on 127.0.0.1 (a free port,
-``--warm``, unused sessions discarded after a second), then:
+It serves the app with its own entry point, ``python -m polyfit_explorer``
+(the security headers; the app at ``/explorer``), on 127.0.0.1 (a free port,
+``--warm``, unused sessions discarded after a second, ``--num-procs N``), then:
 
-1. opens ``--sessions`` sessions with ``bokeh.client.pull_session`` (a few at a
-   time, as a class arrives) and keeps them all open;
-2. in every session, in a thread of its own, changes the degree, the noise σ
+1. opens a few sessions, makes one change in each and closes them, so that
+   every process has filled the caches later sessions share;
+2. opens ``--sessions`` sessions with ``bokeh.client.pull_session`` (a few at a
+   time, as a class arrives) and keeps them all open.  With ``--num-procs``
+   above 1 the kernel hands each websocket to whichever process accepts it
+   first; a ``bokeh.client`` session keeps its websocket, so it stays on one
+   process;
+3. in every session, in a thread of its own, changes the degree, the noise σ
    and the number of samples for ``--duration`` seconds, the way the browser
    does: the slider's Bokeh model gets ``value`` and ``value_throttled`` (the
    sliders are throttled, so only ``value_throttled`` reaches the model);
-   ``--think`` seconds pass between one change's arrival and the next change;
-3. times each change from sending it until that session's fit curve (the
-   ``ColumnDataSource`` with column ``fit``) holds new values;
-4. closes the sessions and, once the server has discarded them, runs
-   ``--cycles`` open/change/close cycles one after the other.
+   0.5 to 1.5 times ``--think`` seconds pass between one change's arrival and
+   the next change (none with ``--think 0``);
+4. times each change from sending it until that session's fit curve (the
+   ``ColumnDataSource`` with column ``fit``) holds new values; the throughput
+   is the changes that arrived per second of the busy window, from the first
+   change sent to the last one arrived;
+5. closes the sessions and, once the server has discarded them, runs
+   ``--cycles`` open/change/close cycles (``--at-once`` at a time).
 
 Every session first sends Bokeh's ``DocumentReady`` event, as a page does once
 it has rendered, so Panel runs its ``onload`` callbacks and the shown
 diagnostics tab (the validation curve) is recomputed after every change, as
-it is in a browser.  Server memory is the RSS of the ``panel serve`` process.
-Errors are exceptions in a client, changes that did not arrive within
-``--timeout`` seconds, and ERROR/CRITICAL records or tracebacks in the server's
-log.  ``run(quick=True)`` is the small variant; the CI test runs one like it.
+it is in a browser.  Server memory is the RSS summed over the server's process
+group (the process started and the workers it forks).  Errors are exceptions
+in a client, changes that did not arrive within ``--timeout`` seconds, and
+ERROR/CRITICAL records or tracebacks in the server's log.
+
+:func:`run` (the ``load`` section of benchmarks/run.py, and this script
+without scenario options) measures the issue's targets, which are reported,
+never asserted:
+
+(a) 10 sessions, no think time, one process, 20 s: at least 30 changes/s and
+    a 95th-percentile latency of at most 500 ms;
+(b) 50 sessions, think time 1 s, ``--num-procs 2``, 30 s: p95 at most 1 s;
+(c) 200 open/change/close cycles on one process (the server of (a), after its
+    sessions closed), as before: no target; the memory's drift is reported.
+
+``run(quick=True)`` (``--quick``) is the small variant: 4 sessions for 5 s,
+8 sessions on 2 processes for 5 s, 20 cycles.  tests/ui/test_sessions.py
+drives sessions with :class:`Client` and runs a small load with
+:func:`hammer` and :func:`cycle`.
 """
 
 from __future__ import annotations
@@ -39,9 +64,10 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +85,8 @@ from bokeh.models import ColumnDataSource
 from polyfit_explorer import testing
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "examples" / "app.py"
+#: ``python -m polyfit_explorer`` serves the packaged app at this path.
+APP_PATH = "explorer"
 HEADING = "## A class at once: concurrent sessions"
 
 #: Closed sessions are discarded after UNUSED_MS (checked every CHECK_MS); Panel
@@ -80,24 +107,70 @@ CHANGES = {
 
 @dataclass
 class Server:
-    """A running ``panel serve`` process: its URL, memory and log."""
+    """A running ``python -m polyfit_explorer``: its URL, processes, memory and log."""
 
     pid: int
     url: str
     log: Path
+    port: int = 0
+    num_procs: int = 1
+
+    def processes(self) -> list[psutil.Process]:
+        """The process started and every process it forked (``--num-procs``)."""
+        leader = psutil.Process(self.pid)
+        return [leader, *leader.children(recursive=True)]
+
+    def workers(self) -> list[psutil.Process]:
+        """The processes that serve sessions: the forked ones, if any, else the leader."""
+        processes = self.processes()
+        return processes[1:] or processes
+
+    def _sum(self, measure: Callable[[psutil.Process], float]) -> float:
+        total = 0.0
+        for process in self.processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += measure(process)
+        return total
 
     def rss_mb(self) -> float:
-        return psutil.Process(self.pid).memory_info().rss / 2**20
+        """Resident memory summed over the process group, MB.
 
-    def log_problems(self, offset: int = 0) -> list[str]:
-        """Lines of the log (from byte ``offset``) that report an error."""
+        Forked workers share the leader's pages until they write to them, so
+        with ``--num-procs`` above 1 the sum counts shared pages more than once.
+        """
+        return self._sum(lambda p: p.memory_info().rss) / 2**20
+
+    def pss_mb(self) -> float:
+        """Proportional set size summed over the process group (shared pages once), MB."""
+        return self._sum(lambda p: p.memory_full_info().pss) / 2**20
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process group has used so far."""
+        return self._sum(lambda p: sum(p.cpu_times()[:2]))
+
+    def sessions_per_process(self) -> list[int]:
+        """Established connections to the server's port held by each worker process."""
+        counts = []
+        for process in self.workers():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                connections = process.net_connections(kind="tcp")
+                counts.append(sum(1 for c in connections if c.status == psutil.CONN_ESTABLISHED
+                                  and c.laddr and c.laddr.port == self.port))
+        return counts
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def log_problems(self, offset: int = 0, end: int | None = None) -> list[str]:
+        """Lines of the log (from byte ``offset`` to ``end``) that report an error."""
         with self.log.open("rb") as f:
             f.seek(offset)
-            return testing.server_log_problems(f.read().decode(errors="replace"))
+            text = f.read() if end is None else f.read(max(0, end - offset))
+        return testing.server_log_problems(text.decode(errors="replace"))
 
 
-#: ``panel serve`` options besides the local address: warm, and closed sessions
-#: discarded within 1.5 s.
+#: ``python -m polyfit_explorer`` options besides the local address and
+#: ``--num-procs``: warm, and closed sessions discarded within 1.5 s.
 SERVER_OPTIONS = [
     "--warm",
     "--check-unused-sessions", str(CHECK_MS), "--unused-session-lifetime", str(UNUSED_MS),
@@ -105,11 +178,26 @@ SERVER_OPTIONS = [
 
 
 @contextlib.contextmanager
-def serve(log: Path, app: Path = APP, startup_timeout: float = 60.0) -> Iterator[Server]:
-    """Serve ``app`` (examples/app.py) with the load's options until the block ends."""
-    arguments = ["-m", "panel", "serve", str(app), *SERVER_OPTIONS]
+def serve(log: Path, num_procs: int = 1, startup_timeout: float = 120.0,
+          script: Path | None = None) -> Iterator[Server]:
+    """Serve the app with its own entry point and the load's options until the block ends.
+
+    ``script`` serves an app script of one's own instead of the packaged app.
+    With ``num_procs`` above 1 the block starts once every worker has been forked.
+    """
+    app = [str(script)] if script else []
+    arguments = ["-m", "polyfit_explorer", *app, *SERVER_OPTIONS, "--num-procs", str(num_procs)]
     with testing.serve(arguments, log, cwd=ROOT, timeout=startup_timeout) as served:
-        yield Server(served.pid, served.url(app.stem), log)
+        path = script.stem if script else APP_PATH
+        server = Server(served.pid, served.url(path), log, served.port, num_procs)
+        deadline = time.monotonic() + startup_timeout
+        while num_procs > 1 and len(server.processes()) <= num_procs:
+            if time.monotonic() > deadline:
+                raise testing.ServerFailed(
+                    f"{len(server.processes()) - 1} of {num_procs} workers started:\n"
+                    f"{log.read_text()}")
+            time.sleep(0.1)
+        yield server
 
 
 # ---- one session, driven as a browser would -----------------------------------
@@ -221,24 +309,38 @@ def _material_slider(document: Document, label: str):
 
 @dataclass
 class Load:
-    """What one run measured."""
+    """What one server's run measured: a class of sessions, then open/close cycles."""
 
     sessions: int
     duration: float
     think: float
+    cycles: int = 0
+    num_procs: int = 1
     open_seconds: list[float] = field(default_factory=list)
+    sessions_per_process: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    #: (sent, arrived) of every change that arrived, ``time.perf_counter`` seconds.
+    arrivals: list[tuple[float, float]] = field(default_factory=list)
     changes_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    #: CPU seconds of the server's process group and of this (the clients') process
+    #: while the sessions changed parameters, and how long that took.
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    drive_seconds: float = 0.0
     rss_start: float = 0.0
     rss_baseline: float = 0.0
     rss_open: float = 0.0
+    pss_open: float = 0.0
     rss_peak: float = 0.0
     rss_closed: float = 0.0
-    cycles: int = 0
+    cycle_latencies: list[float] = field(default_factory=list)
     cycle_errors: list[str] = field(default_factory=list)
     rss_before_cycles: float = 0.0
     rss_after_cycles: float = 0.0
+    #: Load averages (1, 5, 15 min) at the start, after the sessions, at the end.
+    loadavg: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    sessions_seconds: float = 0.0
     seconds: float = 0.0
 
     @property
@@ -246,8 +348,28 @@ class Load:
         return (self.rss_open - self.rss_baseline) / self.sessions
 
     def latency_ms(self, q: float) -> float:
-        return float(np.percentile(np.asarray(self.latencies) * 1e3, q)) if self.latencies \
-            else float("nan")
+        return _percentile_ms(self.latencies, q)
+
+    @property
+    def busy_seconds(self) -> float:
+        """From the first change sent to the last change arrived."""
+        if not self.arrivals:
+            return float("nan")
+        return max(a for _, a in self.arrivals) - min(s for s, _ in self.arrivals)
+
+    @property
+    def throughput(self) -> float:
+        """Changes that arrived per second of the busy window."""
+        busy = self.busy_seconds
+        return len(self.arrivals) / busy if busy > 0 else float("nan")
+
+    @property
+    def lost(self) -> int:
+        return self.changes_sent - len(self.latencies)
+
+
+def _percentile_ms(seconds: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(seconds) * 1e3, q)) if seconds else float("nan")
 
 
 def drive(client: Client, seconds: float, think: float, timeout: float, rng: random.Random,
@@ -260,8 +382,10 @@ def drive(client: Client, seconds: float, think: float, timeout: float, rng: ran
         with lock:
             load.changes_sent += 1
         latency = client.change(name, value, timeout)
+        arrived = time.perf_counter()
         with lock:
             load.latencies.append(latency)
+            load.arrivals.append((arrived - latency, arrived))
         if think:
             # A page applies what the server sends (the diagnostics) while its user thinks.
             client.wait(lambda: False, rng.uniform(0.5 * think, 1.5 * think))
@@ -281,10 +405,16 @@ def open_sessions(url: str, count: int, at_once: int, load: Load) -> list[Client
     return [client for client, _ in opened]
 
 
+def _own_cpu() -> float:
+    return sum(psutil.Process().cpu_times()[:2])
+
+
 def hammer(server: Server, load: Load, at_once: int, timeout: float, seed: int):
     """Open ``load.sessions`` sessions, drive them all at once, then close them."""
     clients = open_sessions(server.url, load.sessions, at_once, load)
+    load.sessions_per_process = server.sessions_per_process()
     load.rss_open = load.rss_peak = server.rss_mb()
+    load.pss_open = server.pss_mb()
     lock, stop = threading.Lock(), threading.Event()
 
     def sample():
@@ -300,12 +430,16 @@ def hammer(server: Server, load: Load, at_once: int, timeout: float, seed: int):
                 load.errors.append(f"session {index}: {type(error).__name__}: {error}")
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     threads = [threading.Thread(target=run, args=(i,)) for i in range(load.sessions)]
+    server_cpu, client_cpu, started = server.cpu_seconds(), _own_cpu(), time.perf_counter()
+    sampler.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    load.drive_seconds = time.perf_counter() - started
+    load.server_cpu = server.cpu_seconds() - server_cpu
+    load.client_cpu = _own_cpu() - client_cpu
     stop.set()
     sampler.join()
     load.rss_peak = max(load.rss_peak, server.rss_mb())
@@ -322,7 +456,7 @@ def cycle(server: Server, load: Load, count: int, timeout: float, seed: int, wor
             client = Client(server.url)
             name = rng.choice(list(CHANGES))
             value = rng.choice([v for v in CHANGES[name] if v != client.value(name)])
-            client.change(name, value, timeout)
+            load.cycle_latencies.append(client.change(name, value, timeout))
             client.close()
         except Exception as error:
             load.cycle_errors.append(f"cycle {index}: {type(error).__name__}: {error}")
@@ -337,109 +471,328 @@ def settle():
 
 
 def measure(sessions: int = 50, duration: float = 30.0, think: float = 1.0, cycles: int = 200,
-            at_once: int = 4, timeout: float = 60.0, seed: int = 0,
+            at_once: int = 4, timeout: float = 60.0, seed: int = 0, num_procs: int = 1,
             log: Path | None = None, progress=print) -> Load:
-    """Serve the app, load it, cycle sessions; return what was measured."""
-    load = Load(sessions=sessions, duration=duration, think=think, cycles=cycles)
+    """Serve the app on ``num_procs`` processes, load it, cycle sessions; return the measures.
+
+    ``sessions=0`` skips the class, ``cycles=0`` the open/close cycles.
+    """
+    load = Load(sessions=sessions, duration=duration, think=think, cycles=cycles,
+                num_procs=num_procs)
     started = time.perf_counter()
-    log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"polyfit-load-{os.getpid()}.log"
-    with serve(log) as server:
+    load.loadavg["start"] = os.getloadavg()
+    log = log or Path(os.environ.get("TMPDIR", "/tmp")) / \
+        f"polyfit-load-{os.getpid()}-{num_procs}p-{seed}.log"
+    with serve(log, num_procs) as server:
         load.rss_start = server.rss_mb()
-        progress(f"server up, {load.rss_start:.0f} MB; warm-up session ...")
-        # The first sessions fill caches that every later session shares.
-        cycle(server, load, 2, timeout, seed - 1)
+        progress(f"server up ({num_procs} process{'es' if num_procs > 1 else ''}), "
+                 f"{load.rss_start:.0f} MB; warm-up sessions ...")
+        # The first sessions fill caches that every later session of a process shares;
+        # with several processes, opened at once so that each is likely to get some.
+        warm = Load(sessions=0, duration=0, think=0)
+        cycle(server, warm, 2 * num_procs, timeout, seed - 100, workers=num_procs)
+        load.errors += [f"warm-up {error}" for error in warm.cycle_errors]
         settle()
-        load.rss_baseline = server.rss_mb()
-        progress(f"baseline {load.rss_baseline:.0f} MB; opening {sessions} sessions ...")
-        hammer(server, load, at_once, timeout, seed)
-        progress(f"{len(load.latencies)} changes; closing, waiting for cleanup ...")
-        settle()
-        load.rss_closed = load.rss_before_cycles = server.rss_mb()
-        progress(f"{load.rss_closed:.0f} MB after closing; {cycles} open/close cycles ...")
-        cycle(server, load, cycles, timeout, seed + 10_000, at_once)
-        settle()
-        load.rss_after_cycles = server.rss_mb()
-        load.errors += [f"server log: {line}" for line in server.log_problems()]
+        load.rss_baseline = load.rss_closed = load.rss_before_cycles = server.rss_mb()
+        if sessions:
+            progress(f"baseline {load.rss_baseline:.0f} MB; opening {sessions} sessions ...")
+            hammer(server, load, at_once, timeout, seed)
+            progress(f"{len(load.latencies)} changes at {load.throughput:.1f}/s, "
+                     f"p95 {load.latency_ms(95):.0f} ms; closing, waiting for cleanup ...")
+            settle()
+            load.rss_closed = load.rss_before_cycles = server.rss_mb()
+        load.sessions_seconds = time.perf_counter() - started
+        load.loadavg["sessions"] = os.getloadavg()
+        offset = server.log_size()
+        load.errors += [f"server log: {line}" for line in server.log_problems(0, offset)]
+        if cycles:
+            progress(f"{load.rss_before_cycles:.0f} MB; {cycles} open/close cycles ...")
+            cycle(server, load, cycles, timeout, seed + 10_000, at_once)
+            settle()
+            load.rss_after_cycles = server.rss_mb()
+    # What the log holds from the cycles to the server's end (its shutdown included).
+    late = [f"server log: {line}" for line in server.log_problems(offset)]
+    (load.cycle_errors if cycles else load.errors).extend(late)
+    load.loadavg["end"] = os.getloadavg()
     load.seconds = time.perf_counter() - started
     return load
+
+
+# ---- targets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A speed target of the issue: a least throughput and a largest p95 latency."""
+
+    text: str
+    min_rate: float | None = None
+    max_p95_ms: float | None = None
+
+    def verdict(self, load: Load) -> str:
+        misses = []
+        if self.min_rate is not None and not load.throughput >= self.min_rate:
+            misses.append("throughput")
+        if self.max_p95_ms is not None and not load.latency_ms(95) <= self.max_p95_ms:
+            misses.append("p95")
+        if load.lost:
+            misses.append(f"{load.lost} change{'s' if load.lost > 1 else ''} lost")
+        return f"missed ({', '.join(misses)})" if misses else "met"
+
+
+#: (a): one process, no think time.  (b): 50 sessions on two processes, think time 1 s.
+TARGET_A = Target("≥ 30 changes/s, p95 ≤ 500 ms", min_rate=30, max_p95_ms=500)
+TARGET_B = Target("p95 ≤ 1 s", max_p95_ms=1000)
+#: run()'s scenarios: (a) and (c) share one one-process server, (b) has its own.
+FULL = {"a": dict(sessions=10, duration=20.0, think=0.0, num_procs=1),
+        "b": dict(sessions=50, duration=30.0, think=1.0, num_procs=2),
+        "cycles": 200}
+QUICK = {"a": dict(sessions=4, duration=5.0, think=0.0, num_procs=1),
+         "b": dict(sessions=8, duration=5.0, think=1.0, num_procs=2),
+         "cycles": 20}
 
 
 # ---- report ------------------------------------------------------------------------
 
 
-def table(load: Load) -> list[str]:
-    rows = [
-        ("sessions open at once", f"{load.sessions}"),
-        ("session open time, median (max) s",
-         f"{statistics.median(load.open_seconds):.2f} ({max(load.open_seconds):.2f})"),
-        ("changes sent / arrived", f"{load.changes_sent} / {len(load.latencies)}"),
-        ("errors", f"{len(load.errors) + len(load.cycle_errors)}"),
-        ("update latency, median ms", f"{load.latency_ms(50):.0f}"),
-        ("update latency, p95 ms", f"{load.latency_ms(95):.0f}"),
-        ("server RSS at start (warm), MB", f"{load.rss_start:.0f}"),
-        ("server RSS baseline (after 2 sessions, cleaned up), MB", f"{load.rss_baseline:.0f}"),
-        (f"server RSS with {load.sessions} sessions open, MB", f"{load.rss_open:.0f}"),
-        ("server RSS peak while changing, MB", f"{load.rss_peak:.0f}"),
-        ("server RSS after they closed, MB", f"{load.rss_closed:.0f}"),
-        ("memory per open session, MB", f"{load.mb_per_session:.1f}"),
-        (f"server RSS after {load.cycles} more open/change/close cycles, MB",
-         f"{load.rss_after_cycles:.0f}"),
-        ("drift over the cycles, MB", f"{load.rss_after_cycles - load.rss_before_cycles:+.0f}"),
+def _ms(value: float) -> str:
+    return "—" if value != value else f"{value:,.0f}"
+
+
+def _mb(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _loadavg(values: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in values)
+
+
+def _server(load: Load) -> str:
+    text = f"`--num-procs {load.num_procs}`"
+    if load.num_procs > 1 and load.sessions_per_process:
+        text += f" (sessions per process: {' + '.join(map(str, load.sessions_per_process))})"
+    return text
+
+
+def _think(load: Load) -> str:
+    if not load.think:
+        return "no think time"
+    return f"think {0.5 * load.think:g} to {1.5 * load.think:g} s"
+
+
+def scenario_rows(label: str, load: Load, target: Target | None) -> list[str]:
+    """The speed table's row of ``load``'s class of sessions."""
+    errors = len(load.errors)
+    return [
+        f"| {label}: {load.sessions} sessions, {_think(load)}, {load.duration:g} s "
+        f"| {_server(load)} | {load.changes_sent} / {len(load.latencies)} | {errors} "
+        f"| {load.throughput:.1f} | {_ms(load.latency_ms(50))} | {_ms(load.latency_ms(95))} "
+        f"| {target.text if target else '—'} | {target.verdict(load) if target else ''} |"
     ]
-    return ["| measure | value |", "|--|--:|", *(f"| {a} | {b} |" for a, b in rows)]
 
 
-def report(load: Load) -> str:
+def cycle_row(label: str, load: Load, at_once: int) -> str:
+    """The speed table's row of ``load``'s cycles: no target, the memory's drift."""
+    arrived = len(load.cycle_latencies)
+    grown = load.rss_after_cycles - load.rss_before_cycles
+    return (
+        f"| {label}: {load.cycles} open/change/close cycles, {at_once} at a time "
+        f"| `--num-procs {load.num_procs}` | {load.cycles} / {arrived} "
+        f"| {len(load.cycle_errors)} | — "
+        f"| {_ms(_percentile_ms(load.cycle_latencies, 50))} "
+        f"| {_ms(_percentile_ms(load.cycle_latencies, 95))} "
+        f"| none (memory) | drift {grown:+,.0f} MB ({grown / load.cycles:+.2f} per cycle) |"
+    )
+
+
+def memory_row(label: str, load: Load, sessions: bool = True, cycles: bool = True) -> str:
+    """The memory table's row: the class of sessions' columns, the cycles' or both."""
+    dash = ["—"]
+    cells = [label, f"{load.num_procs}"]
+    cells += ([_mb(load.rss_start), _mb(load.rss_baseline), _mb(load.rss_open),
+               f"{load.mb_per_session:.1f}", _mb(load.rss_peak), _mb(load.rss_closed)]
+              if sessions and load.sessions else dash * 6)
+    cells += ([_mb(load.rss_before_cycles), _mb(load.rss_after_cycles),
+               f"{load.rss_after_cycles - load.rss_before_cycles:+,.0f}"]
+              if cycles and load.cycles else dash * 3)
+    return "| " + " | ".join(cells) + " |"
+
+
+def details(label: str, load: Load, at_once: int, loadavg: tuple[str, str]) -> str:
+    """A bullet on what ``load``'s class of sessions did besides its row."""
+    text = (f"- {label}: sessions opened in {statistics.median(load.open_seconds):.2f} s "
+            f"median ({max(load.open_seconds):.2f} s max), {at_once} at a time")
+    if load.num_procs > 1:
+        text += (f"; established websockets per worker process: "
+                 f"{', '.join(map(str, load.sessions_per_process))}")
+    if load.latencies:
+        per_change = load.server_cpu / len(load.latencies) * 1e3
+        text += (f"; server CPU {per_change:,.0f} ms per arrived change "
+                 f"({load.server_cpu / load.drive_seconds:.2f} cores busy on average), "
+                 f"clients' CPU {load.client_cpu / load.drive_seconds:.2f} cores; busy window "
+                 f"{load.busy_seconds:.1f} s")
+    text += (f"; PSS of the server's processes with the sessions open {_mb(load.pss_open)} MB "
+             f"(RSS sum {_mb(load.rss_open)} MB); load average {loadavg[0]} at its start, "
+             f"{loadavg[1]} at its end.")
+    return text
+
+
+@dataclass
+class Section:
+    """What one report shows: the runs, and which rows compare with which target."""
+
+    sessions: list[tuple[str, Load, Target | None]]
+    cycles: tuple[str, Load] | None
+    at_once: int
+    quick: bool = False
+    custom: bool = False
+
+
+def report(section: Section, seconds: float) -> str:
+    loads = [load for _, load, _ in section.sessions]
+    if section.cycles:
+        loads.append(section.cycles[1])
     cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    command = ("`uv run python benchmarks/load.py` (a custom run)" if section.custom else
+               f"`uv run python benchmarks/load.py{' --quick' if section.quick else ''}` (also "
+               "the `load` section of `benchmarks/run.py`)")
+    speed = [
+        "| scenario | server | changes sent / arrived | errors | changes/s | median ms "
+        "| p95 ms | target | result |",
+        "|--|--|--:|--:|--:|--:|--:|--|--|",
+    ]
+    for label, load, target in section.sessions:
+        speed += scenario_rows(label, load, target)
+    if section.cycles:
+        label, load = section.cycles
+        speed.append(cycle_row(label, load, section.at_once))
+    memory = [
+        "| scenario | processes | at start (warm) | baseline | with the sessions open "
+        "| per open session | peak while changing | after they closed | before the cycles "
+        "| after the cycles | drift over the cycles |",
+        "|--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for label, load, _ in section.sessions:
+        shared = bool(section.cycles) and section.cycles[1] is load
+        memory.append(memory_row(label, load, cycles=not shared))
+    if section.cycles:
+        label, load = section.cycles
+        shared = any(load is other for _, other, _ in section.sessions)
+        memory.append(memory_row(label, load, sessions=not shared))
+    bullets = []
+    for label, load, _ in section.sessions:
+        bullets.append(details(label, load, section.at_once,
+                               (_loadavg(load.loadavg["start"]),
+                                _loadavg(load.loadavg["sessions"]))))
+    if section.cycles:
+        label, load = section.cycles
+        bullets.append(f"- {label}: load average {_loadavg(load.loadavg['sessions'])} at its "
+                       f"start, {_loadavg(load.loadavg['end'])} at its end.")
+    errors = [e for load in loads for e in load.errors + load.cycle_errors]
     return "\n".join([
         HEADING,
         "",
-        f"Generated by `uv run python benchmarks/load.py` (this run: {load.seconds:.0f} s, "
-        f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end). One "
-        f"`panel serve examples/app.py --warm` process on this {cores}-core machine; "
-        f"{load.sessions} sessions opened with `bokeh.client.pull_session` (4 at a time), "
-        "each sending `DocumentReady` as a drawn page does, so its diagnostics tab is "
-        "live. Then, for "
-        f"{load.duration:g} s, every session in a thread of its own changes the degree, the "
-        "noise σ or the number of samples through the slider's Bokeh model (`value` and "
-        "`value_throttled`, as a released slider does) and waits "
-        f"{0.5 * load.think:g} to {1.5 * load.think:g} s after each update. Latency: from "
-        "sending a change until that session's fit curve holds new values; the clients "
-        "run on the same machine. Memory is the server process's RSS; closed sessions "
-        f"are discarded after {UNUSED_MS} ms (`--unused-session-lifetime`) and measured "
-        f"{CLEANUP_WAIT_S:g} s after closing, once Panel has collected garbage. Errors "
-        "count client exceptions, changes that did not arrive, and errors or tracebacks "
-        "in the server log.",
+        f"Generated by {command}, {datetime.now(UTC):%Y-%m-%d %H:%M UTC} (this run: "
+        f"{seconds:.0f} s) on this {cores}-core machine ({usable} usable); the clients run "
+        "on the same machine, in one process. The server is the app's own entry point, "
+        "`python -m polyfit_explorer --warm` (security headers, the app at `/explorer`), "
+        "with `--num-procs` as the row says; with several processes the kernel hands each "
+        "session's websocket to whichever process accepts it, and the session stays "
+        "there. Sessions are opened with `bokeh.client.pull_session` "
+        f"({section.at_once} at a time), each sending `DocumentReady` as a drawn page "
+        "does, so its diagnostics tab is live. Then every session, in a thread of its own, "
+        "changes the degree, the noise σ or the number of samples through the slider's "
+        "Bokeh model (`value` and `value_throttled`, as a released slider does), waiting "
+        "for each change's new fit before the think time and the next change. "
+        "**Latency**: from sending a change until that session's fit curve holds new "
+        "values. **changes/s**: the changes that arrived, over the busy window from the "
+        "first change sent to the last one arrived. The cycles open a session, make one "
+        "change and close it, on the server of "
+        + ("the sessions above" if section.custom else "(a)")
+        + " once its sessions were discarded. "
+        "**Memory** is the RSS summed over the server's process group (the process "
+        "started and the workers it forks, which share pages with it, so the sum "
+        "counts those more than once; the PSS below counts them once), MB; closed "
+        f"sessions are discarded after {UNUSED_MS} ms (`--unused-session-lifetime`) and "
+        f"measured {CLEANUP_WAIT_S:g} s after closing, once Panel has collected garbage. "
+        "**Errors** count client exceptions, changes that did not arrive within the "
+        "timeout, and errors or tracebacks in the server log. The targets are the "
+        "issue's (it sets none for the cycles), reported, never asserted"
+        + ("; `--quick` runs smaller scenarios than the targets', so its results only "
+           "hint at them." if section.quick else "."),
         "",
-        *table(load),
+        *speed,
         "",
-        *([f"Errors: {'; '.join((load.errors + load.cycle_errors)[:5])}", ""]
-          if load.errors or load.cycle_errors else []),
+        "Server memory, MB (RSS summed over the process group):",
+        "",
+        *memory,
+        "",
+        *bullets,
+        "",
+        *([f"Errors ({len(errors)}): {'; '.join(errors[:5])}", ""] if errors else []),
     ])
 
 
-def run(quick: bool = False) -> str:
-    """Measure and return the markdown section (``quick``: 8 sessions, 5 s, 30 cycles)."""
-    options = dict(sessions=8, duration=5.0, cycles=30) if quick else {}
-    load = measure(**options, progress=lambda text: print(text, file=sys.stderr, flush=True))
-    return report(load)
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(quick: bool = False, at_once: int = 4, timeout: float = 60.0, seed: int = 0) -> str:
+    """Measure the three scenarios and return the markdown section.
+
+    (a) and (c) on one one-process server, (b) on a two-process one; ``quick``:
+    each smaller (:data:`QUICK`).
+    """
+    sizes = QUICK if quick else FULL
+    started = time.perf_counter()
+    _progress("(a) and (c): one process")
+    one = measure(**sizes["a"], cycles=sizes["cycles"], at_once=at_once, timeout=timeout,
+                  seed=seed, progress=_progress)
+    _progress("(b): two processes")
+    two = measure(**sizes["b"], cycles=0, at_once=at_once, timeout=timeout,
+                  seed=seed + 1000, progress=_progress)
+    section = Section(sessions=[("(a)", one, TARGET_A), ("(b)", two, TARGET_B)],
+                      cycles=("(c)", one), at_once=at_once, quick=quick)
+    return report(section, time.perf_counter() - started)
 
 
 def main(argv=None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of changes")
-    parser.add_argument("--think", type=float, default=1.0,
-                        help="mean pause between an update and the next change, s")
-    parser.add_argument("--cycles", type=int, default=200, help="open/change/close cycles")
-    parser.add_argument("--at-once", type=int, default=4, help="sessions opened at a time")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Without --sessions, --duration, --think, --cycles or --num-procs it measures "
+               "run()'s three scenarios; with any of them, one custom run (the others at "
+               "their defaults) on one server.")
+    parser.add_argument("--quick", action="store_true",
+                        help="run()'s small variant: 4 sessions, 8 on 2 processes, 20 cycles")
+    parser.add_argument("--sessions", type=int, help="sessions open at once (default 50)")
+    parser.add_argument("--duration", type=float, help="seconds of changes (default 30)")
+    parser.add_argument("--think", type=float,
+                        help="mean pause between an update and the next change, s (default 1)")
+    parser.add_argument("--cycles", type=int, help="open/change/close cycles (default 200)")
+    parser.add_argument("--num-procs", type=int, help="server processes (default 1)")
+    parser.add_argument("--at-once", type=int, default=4,
+                        help="sessions opened (and cycles run) at a time")
     parser.add_argument("--timeout", type=float, default=60.0, help="per change, s")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    load = measure(args.sessions, args.duration, args.think, args.cycles, args.at_once,
-                   args.timeout, args.seed,
-                   progress=lambda text: print(text, file=sys.stderr, flush=True))
-    text = report(load)
+    custom = {name: getattr(args, name)
+              for name in ("sessions", "duration", "think", "cycles", "num_procs")
+              if getattr(args, name) is not None}
+    if not custom:
+        text = run(args.quick, args.at_once, args.timeout, args.seed)
+    else:
+        if args.quick:
+            parser.error("--quick runs run()'s scenarios; it takes no scenario options")
+        options = {"sessions": 50, "duration": 30.0, "think": 1.0, "cycles": 200,
+                   "num_procs": 1, **custom}
+        load = measure(**options, at_once=args.at_once, timeout=args.timeout, seed=args.seed,
+                       progress=_progress)
+        section = Section(
+            sessions=[("custom", load, None)] if load.sessions else [],
+            cycles=("cycles", load) if load.cycles else None,
+            at_once=args.at_once, custom=True)
+        text = report(section, load.seconds)
     print(text)
     return text
 

@@ -13,6 +13,8 @@ Sections, in order (each module also runs alone):
   column (benchmarks/patches.py);
 * ``e2e``: a key press in Chromium until the new fit is in the browser's Bokeh
   document, and the websocket bytes per change (benchmarks/e2e.py);
+* ``rapid``: 40 key presses in a row, and how soon after the last result the
+  page agrees with itself (benchmarks/rapid.py);
 * ``diagnostics``: the diagnostics' speed targets (benchmarks/diagnostics.py);
 * ``load``: concurrent sessions and server memory (benchmarks/load.py, when
   that file exists).
@@ -34,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["changes", "bytes", "e2e", "diagnostics", "load"]
+SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load"]
 #: Sections --quick leaves out unless named: diagnostics has no quick mode.
 SLOW = {"diagnostics"}
 MARKER = "<!-- benchmarks/run.py section: {} -->"
@@ -67,6 +69,10 @@ def run_section(name: str, quick: bool) -> str | None:
         import e2e
 
         return e2e.run(quick)
+    if name == "rapid":
+        import rapid
+
+        return rapid.run(quick)
     if name == "diagnostics":
         import diagnostics
 

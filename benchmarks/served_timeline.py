@@ -60,7 +60,7 @@ def main(argv=None) -> None:
         (folder / "app.py").write_text(APP.format(folder=str(Path(__file__).parent)))
         stamps = folder / "stamps.txt"
         os.environ["POLYFIT_STAMPS"] = str(stamps)
-        with load.serve(folder / "server.log", folder / "app.py") as server:
+        with load.serve(folder / "server.log", script=folder / "app.py") as server:
             client = load.Client(server.url)
             client.wait(lambda: False, 3.0)
             for i in range(args.changes):
