@@ -80,7 +80,9 @@ class Explorer(pn.viewable.Viewer):
                                   model=self.model)
         self.prediction_plot = PredictionPlot(model=self.model)
         self.scores = ScoresCard(model=self.model)
+        # What the first page shows is of these settings, until a change.
         self.data_plot.figure.tag("fit", self.state)
+        self.scores.update(self.state)
         # Before the diagnostics' own watchers: they read the state this one writes.
         self.model.param.watch(self._show, [*OUTPUTS, *SETTINGS])
         self.param.watch(self._show, "truth")
