@@ -74,12 +74,12 @@ class Kind:
     values: tuple
 
     def cycle(self, n: int):
-        values = [n + 10, n] if self.name == "n_samples" else self.values
+        values = [n - 10, n] if self.name == "n_samples" else self.values
         return itertools.cycle(values)
 
     def describe(self, n: int) -> str:
         if self.name == "n_samples":
-            return f"{n:,} ↔ {n + 10:,}"
+            return f"{n:,} ↔ {n - 10:,}"
         if self.name == "degree":
             return "1 … 10 … 2"
         # Each cycle ends on the default, where every row starts.
