@@ -375,15 +375,28 @@ def test_a_fault_in_session_creation_still_raises():
 # ---- the keep-alive ping of a closing websocket -----------------------------------
 
 
-def _pinged_while_closing(keep_alive) -> tuple[BokehTornado, ServerConnection]:
-    """Let ``keep_alive`` ping a connection whose socket has closed, before Tornado says so."""
+class _OpenSocket(WebSocketHandler):
+    """A websocket still open: it records the pings it is sent."""
+
+    def __init__(self):  # no request: only ping is used
+        self.pings = []
+
+    def ping(self, data=b""):
+        self.pings.append(data)
+
+
+def _pinged_while_closing(keep_alive) -> tuple[BokehTornado, ServerConnection, _OpenSocket]:
+    """Let ``keep_alive`` ping a connection whose socket has closed, before Tornado says
+    so, and one whose socket is open."""
     socket = WebSocketHandler.__new__(WebSocketHandler)
     socket.ws_connection = None  # closed: its ping raises WebSocketClosedError
     connection = ServerConnection(Protocol(), socket, None, ServerSession("closing", Document()))
+    open_socket = _OpenSocket()
+    open_one = ServerConnection(Protocol(), open_socket, None, ServerSession("open", Document()))
     server = BokehTornado.__new__(BokehTornado)
-    server._clients = {connection}
+    server._clients = {connection, open_one}
     keep_alive(server)
-    return server, connection
+    return server, connection, open_socket
 
 
 def _keep_alive(installed: bool):
@@ -394,13 +407,14 @@ def _keep_alive(installed: bool):
 @upstream_still_needs_it("bokeh 3.9.2's keep-alive detaches a closing socket's session, "
                          "and its last messages and on_close fail on it")
 def test_upstream_keep_alive_leaves_a_closing_socket_its_session():
-    _, connection = _pinged_while_closing(_keep_alive(installed=False))
+    _, connection, _ = _pinged_while_closing(_keep_alive(installed=False))
     assert connection._session is not None
 
 
 def test_keep_alive_leaves_a_closing_socket_to_tornados_close(installed):
-    server, connection = _pinged_while_closing(_keep_alive(installed=True))
+    server, connection, open_socket = _pinged_while_closing(_keep_alive(installed=True))
     assert connection.session.id == "closing"  # its last messages can still be handled
+    assert open_socket.pings == [b"0"]  # the open sockets are still pinged, once each
     server.client_lost(connection)
     assert connection._session is None  # and Bokeh's on_close detaches it
 
