@@ -85,13 +85,13 @@ class DataPlot(pn.viewable.Viewer):
     def _fit_columns(self) -> dict:
         return plots.curve_columns(self.model.fit_curve(), "fit")
 
-    def _sample_columns(self) -> dict:
+    def _sample_columns(self, truth=None) -> dict:
         """Each sample layer's columns; none of the points while they are an image."""
         frame, large = self.model.samples_, self.large
         split = frame["split"].to_numpy()
         points = {name: plots.point_columns(frame[(split == name) & (not large)])
                   for name in ("train", "test", "excluded")}
-        self._shown_truth = self.model.data.truth()
+        self._shown_truth = self.model.data.truth() if truth is None else truth
         self._shown_points = data = self.model.data.data
         return {**points, "truth": plots.curve_columns(self._shown_truth, "truth"),
                 "editable": plots.editable_columns(data.iloc[:0] if large else data)}
@@ -111,8 +111,9 @@ class DataPlot(pn.viewable.Viewer):
     def resample(self):
         """Show the current sample, split and truth, with ranges that hold them."""
         same_points = self.model.data.data is self._shown_points
-        same_truth = self.model.data.truth().equals(self._shown_truth)
-        columns = self._sample_columns()
+        truth = self.model.data.truth()  # evaluated once: compared, then shown
+        same_truth = truth.equals(self._shown_truth)
+        columns = self._sample_columns(truth)
         if same_points:  # a new split or an exclusion: the edit layer holds no split
             del columns["editable"]
         else:
