@@ -196,7 +196,9 @@ class TabView(pn.viewable.Viewer):
                                sizing_mode="stretch_width")
         self._view = pn.Column(intro, alert, self._body, name=tab.title,
                                sizing_mode="stretch_width")
-        result.param.watch(self._show, ["result", "shown"])
+        result.param.watch(self._show, "result")
+        # A new stamp alone (a change no diagnostic depends on) only re-tags.
+        result.param.watch(lambda event: self.figures and self._stamp(), "shown")
         self._show()
 
     def _show(self, *events):
