@@ -32,6 +32,7 @@ class Raster:
         self._data = hv.streams.Counter()
         self._ranges: dict = {}
         self._drawn = self._seen = 0
+        self._pending = None
         # One image cached, not HoloViews' 500: a 1,000,000-point image per zoom
         # level would keep hundreds of MB per session.
         self.dynamic_map = hv.DynamicMap(
@@ -41,12 +42,18 @@ class Raster:
     def refresh(self, ranges: dict):
         """Redraw the image for new data shown in ``ranges`` (nothing to do if small and empty)."""
         self._ranges = dict(ranges)
-        if self._drawn or self._points() is not None:
-            self._data.event()
+        # Built once per refresh: the check and the image share it (a copy of
+        # every row at large n); a zoom later builds its own.
+        self._pending = self._points()
+        try:
+            if self._drawn or self._pending is not None:
+                self._data.event()
+        finally:
+            self._pending = None
 
     def _image(self, counter=0, x_range=None, y_range=None, width=None, height=None,
                scale=1.0):
-        points = self._points()
+        points = self._pending if self._pending is not None else self._points()
         self._drawn = points is not None
         if points is None:
             return plots.no_image()
