@@ -16,7 +16,7 @@ from ..model import RegressionModel
 from ..parameters import InvalidValue
 from ..userdata import MAX_BYTES
 from ..workarounds import immediate, on_empty_upload
-from .controls import TYPED, NumberSlider, controls, param_widgets
+from .controls import TYPED, NumberSlider, _raise, controls, param_widgets
 
 __all__ = ["DataControls"]
 
@@ -81,7 +81,7 @@ class DataControls(pn.viewable.Viewer):
             try:
                 dataset.load_csv(content)
             except InvalidValue as error:
-                self.on_error(error)
+                (self.on_error or _raise)(error)
 
         upload.param.watch(lambda event: event.new is not None and load(event.new), "value")
         on_empty_upload(upload, lambda: load(b""))

@@ -13,7 +13,7 @@ import param
 
 from ..model import SETTINGS, RegressionModel
 from ..workarounds import immediate
-from .controls import TYPED, controls
+from .controls import TYPED, _raise, controls, set_or_report
 
 __all__ = ["ModelControls"]
 
@@ -39,8 +39,10 @@ class ModelControls(pn.viewable.Viewer):
 
         def to_model(event):
             # Skip the echo of a model change, which would refit with a rounded alpha.
-            if not np.isclose(np.log10(model.alpha), event.new, rtol=0, atol=1e-9):
-                model.alpha = 10.0 ** event.new
+            if np.isclose(np.log10(model.alpha), event.new, rtol=0, atol=1e-9):
+                return
+            if not set_or_report(model, "alpha", 10.0 ** event.new, self.on_error or _raise):
+                slider.value = float(np.log10(model.alpha))  # the model kept its alpha
 
         slider.param.watch(to_model, "value_throttled")
         model.param.watch(lambda e: setattr(slider, "value", float(np.log10(e.new))), "alpha")
