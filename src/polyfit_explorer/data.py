@@ -7,6 +7,7 @@ overrides :meth:`DataGenerator.ground_truth`; it needs nothing else.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 import param
 from numpy.polynomial import polynomial as npoly
 
+from .average import Average
 from .parameters import Integer, InvalidValue, Number, rolled_back
 
 __all__ = [
@@ -234,10 +236,18 @@ class DataGenerator(param.Parameterized):
         """Return ``n_points`` evenly spaced x values covering ``[x_min, x_max]``."""
         return np.linspace(self.x_min, self.x_max, n_points)
 
+    def expected_y(self, x: np.ndarray) -> np.ndarray:
+        """Return E[y|x] = ground truth + noise mean: the regression function a fit estimates.
+
+        The noise's mean is a systematic offset, part of what y is on average;
+        the true error and bias² are measured against this curve.
+        """
+        return self.ground_truth(x) + self.noise_mean
+
     def truth(self, n_points: int = 500) -> pd.DataFrame:
-        """Return the noiseless ground truth on :meth:`grid` as columns x and y."""
+        """Return E[y|x] (:meth:`expected_y`) on :meth:`grid` as columns x and y."""
         x = self.grid(n_points)
-        return pd.DataFrame({"x": x, "y": self.ground_truth(x)})
+        return pd.DataFrame({"x": x, "y": self.expected_y(x)})
 
     def set_points(self, x, y, labels=None):
         """Replace the sample with points edited by hand: the app's add, move and delete.
@@ -287,16 +297,17 @@ class DataGenerator(param.Parameterized):
                      reach=max(abs(self.x_min), abs(self.x_max)) or 1.0,
                      outlier_fraction=self.outlier_fraction, outlier_scale=self.outlier_scale)
 
-    def noise_floor(self, n_points: int = 500) -> float:
-        """Return the RMSE of the noiseless truth itself: √(mean noise variance over x)."""
-        return float(np.sqrt(np.mean(self.noise().variance(self.grid(n_points)))))
+    def noise_floor(self) -> float:
+        """Return the RMSE of E[y|x] itself: √(noise variance averaged over x)."""
+        average = Average.over(self.x_min, self.x_max)
+        return math.sqrt(average(self.noise().variance(average.x)))
 
     def _sample(self, *events):
         self._check_range()
         unit_x, unit_noise, outlier_u, outlier_z = self._unit_draws()
         x = self.x_min + (self.x_max - self.x_min) * unit_x
         noise = self.noise().apply(x, unit_noise, outlier_u, outlier_z)
-        y = self.ground_truth(x) + self.noise_mean + noise
+        y = self.expected_y(x) + noise
         # Labels are never reused, so an exclusion cannot catch a later new point.
         self._next_label = max(getattr(self, "_next_label", 0), len(x))
         with param.edit_constant(self):

@@ -1,0 +1,50 @@
+"""The average over x: what "averaged over the interval" means everywhere.
+
+x is drawn uniformly from ``[x_min, x_max]``, so an error "over x" (the true
+error, bias², variance, the noise floor) is the integral
+``1/(x_max - x_min) ∫ f(x) dx``.  Every such average in the package is this
+one, by Gauss–Legendre quadrature: with :data:`NODES` nodes it is exact for
+polynomials up to degree 2·NODES - 1, so for the squared difference of any
+two polynomials the app fits.  An even ``linspace`` grid, as used before,
+gives its two ends double weight: at degree 15 the true error came out 7 %
+too high.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["NODES", "Average"]
+
+#: Quadrature nodes: exact up to degree 399, and enough to draw a fit smoothly.
+NODES = 200
+
+
+@dataclass(frozen=True, eq=False)
+class Average:
+    """The mean over x uniform on an interval, as nodes ``x`` and ``weights`` summing to 1.
+
+    Examples
+    --------
+    >>> average = Average.over(0.0, 3.0)
+    >>> round(average(average.x**2), 12)  # (1/3) ∫₀³ x² dx
+    3.0
+    """
+
+    x: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def over(cls, x_min: float, x_max: float, nodes: int = NODES) -> Average:
+        """Return the average over ``[x_min, x_max]`` with ``nodes`` Gauss–Legendre nodes."""
+        t, w = np.polynomial.legendre.leggauss(nodes)
+        half = (x_max - x_min) / 2
+        return cls(x=x_min + half * (t + 1), weights=w / 2)
+
+    def __call__(self, values, axis: int = -1) -> np.ndarray | float:
+        """Return the average of ``values`` given at :attr:`x` (along ``axis``)."""
+        values = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+        mean = values @ self.weights
+        return float(mean) if np.ndim(mean) == 0 else mean
