@@ -3,15 +3,18 @@
 x is drawn uniformly from ``[x_min, x_max]``, so an error "over x" (the true
 error, bias², variance, the noise floor) is the integral
 ``1/(x_max - x_min) ∫ f(x) dx``.  Every such average in the package is this
-one, by Gauss–Legendre quadrature: with :data:`NODES` nodes it is exact for
+one, by Gauss-Legendre quadrature: with :data:`NODES` nodes it is exact for
 polynomials up to degree 2·NODES - 1, so for the squared difference of any
-two polynomials the app fits.  An even ``linspace`` grid, as used before,
-gives its two ends double weight: at degree 15 the true error came out 7 %
-too high.
+two polynomials the app fits.  Where the integrand has a kink or a jump (an
+absolute value, a step, σ growing with |x|) the interval is cut there and
+each piece gets its own nodes, so the rule stays exact on each smooth piece.
+An even ``linspace`` grid, as used before, gives its two ends double weight:
+at degree 15 the true error came out 7 % too high.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,11 +40,18 @@ class Average:
     weights: np.ndarray
 
     @classmethod
-    def over(cls, x_min: float, x_max: float, nodes: int = NODES) -> Average:
-        """Return the average over ``[x_min, x_max]`` with ``nodes`` Gauss–Legendre nodes."""
+    def over(cls, x_min: float, x_max: float, nodes: int = NODES, breaks=()) -> Average:
+        """Return the average over ``[x_min, x_max]``, ``nodes`` Gauss-Legendre nodes a piece.
+
+        ``breaks`` are x where the integrand is not smooth; those inside the
+        interval cut it into pieces.  The nodes come out in increasing order.
+        """
         t, w = np.polynomial.legendre.leggauss(nodes)
-        half = (x_max - x_min) / 2
-        return cls(x=x_min + half * (t + 1), weights=w / 2)
+        inner = sorted(b for b in set(breaks) if x_min < b < x_max)
+        pieces = list(itertools.pairwise([x_min, *inner, x_max]))
+        x = [a + (b - a) / 2 * (t + 1) for a, b in pieces]
+        weights = [(b - a) / (x_max - x_min) * w / 2 for a, b in pieces]
+        return cls(x=np.concatenate(x), weights=np.concatenate(weights))
 
     def __call__(self, values, axis: int = -1) -> np.ndarray | float:
         """Return the average of ``values`` given at :attr:`x` (along ``axis``)."""

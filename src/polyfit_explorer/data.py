@@ -15,7 +15,7 @@ import pandas as pd
 import param
 from numpy.polynomial import polynomial as npoly
 
-from .average import Average
+from .average import NODES, Average
 from .parameters import Integer, InvalidValue, Number, rolled_back
 
 __all__ = [
@@ -244,6 +244,19 @@ class DataGenerator(param.Parameterized):
         """
         return self.ground_truth(x) + self.noise_mean
 
+    def breaks(self) -> tuple[float, ...]:
+        """Return the x where E[y|x] or the noise's σ has a kink or a jump.
+
+        Averages over x cut the interval there (:class:`~.average.Average`).
+        σ growing with |x| has a kink at 0; a subclass with a kink or a jump
+        of its own adds it.
+        """
+        return (0.0,) if self.noise_growth > 0 else ()
+
+    def average(self, nodes: int = NODES) -> Average:
+        """Return the average over x uniform on the interval, cut at :meth:`breaks`."""
+        return Average.over(self.x_min, self.x_max, nodes, self.breaks())
+
     def truth(self, n_points: int = 500) -> pd.DataFrame:
         """Return E[y|x] (:meth:`expected_y`) on :meth:`grid` as columns x and y."""
         x = self.grid(n_points)
@@ -299,7 +312,7 @@ class DataGenerator(param.Parameterized):
 
     def noise_floor(self) -> float:
         """Return the RMSE of E[y|x] itself: √(noise variance averaged over x)."""
-        average = Average.over(self.x_min, self.x_max)
+        average = self.average()
         return math.sqrt(average(self.noise().variance(average.x)))
 
     def _sample(self, *events):
@@ -417,6 +430,10 @@ class AbsoluteValue(DataGenerator):
     corner = Number(default=0.0, bounds=(-1e6, 1e6), softbounds=(-5.0, 5.0), step=0.1,
                     label="Corner", doc="x position of the kink.")
 
+    def breaks(self) -> tuple[float, ...]:
+        """Add the corner: the kink of the V."""
+        return (*super().breaks(), self.corner)
+
     def ground_truth(self, x):
         """Evaluate slope · |x − corner|."""
         return self.slope * np.abs(x - self.corner)
@@ -433,6 +450,10 @@ class Step(DataGenerator):
                     label="Height", doc="Size of the jump.")
     location = Number(default=0.0, bounds=(-1e6, 1e6), softbounds=(-5.0, 5.0), step=0.1,
                       label="Jump at", doc="x position of the jump.")
+
+    def breaks(self) -> tuple[float, ...]:
+        """Add the jump's location."""
+        return (*super().breaks(), self.location)
 
     def ground_truth(self, x):
         """Evaluate ``height`` where x > location and 0 elsewhere."""

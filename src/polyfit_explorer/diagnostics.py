@@ -14,8 +14,9 @@ Bias and variance use a **fixed design**: each of the R replicates keeps the
 current training x and draws fresh noise, ``y_r = E[y|x] + σ·ε_r``.  Then the
 decomposition is exact in expectation, the closed forms of a linear smoother
 apply, and all replicates share one factorization.  Bias², variance and the
-expected test error are averaged over an even grid on ``[x_min, x_max]``,
-which is where x is drawn from.
+expected test error are averaged over x uniform on ``[x_min, x_max]``, which
+is where x is drawn from (:class:`~.average.Average`, the same average as the
+model's true error).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sklearn.linear_model import Lasso, LassoCV, lasso_path
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
+from .average import NODES, Average
 from .data import Noise
 from .estimators import KFoldRidgeCV
 from .model import (
@@ -56,6 +58,7 @@ __all__ = [
     "bias_variance_by_alpha",
     "bias_variance_by_degree",
     "coefficients",
+    "cv_rmse",
     "learning_curve",
     "residuals",
     "validation_curve",
@@ -93,8 +96,9 @@ def _subsample(is_train: np.ndarray, is_test: np.ndarray, max_points: int, seed:
 class Snapshot:
     """A frozen copy of what the diagnostics need from a :class:`RegressionModel`.
 
-    ``target_*`` are the noiseless E[y|x] = ground truth + noise mean: what a
-    regression estimates.  ``estimator`` is the model's fitted pipeline,
+    ``target_*`` are E[y|x] = ground truth + noise mean: what a regression
+    estimates.  ``grid`` holds the nodes of ``average``, the average over x
+    uniform on the interval.  ``estimator`` is the model's fitted pipeline,
     shared read-only (the model replaces it on a refit, never mutates it).
     """
 
@@ -104,7 +108,7 @@ class Snapshot:
     y_test: np.ndarray
     settings: dict
     noise: Noise
-    grid: np.ndarray
+    average: Average
     target_grid: np.ndarray
     target_train: np.ndarray
     alpha_: float | None = None
@@ -112,6 +116,8 @@ class Snapshot:
     true_coef: np.ndarray | None = field(default=None)
     estimator: Pipeline | None = field(default=None, compare=False)
     has_truth: bool = True
+    #: The model's ``true_rmse_``: its fit's error against E[y|x]; None without a truth.
+    true_rmse: float | None = None
 
     @classmethod
     def of(cls, model: RegressionModel, grid_points: int = GRID_POINTS,
@@ -128,23 +134,29 @@ class Snapshot:
         if max_points is not None and is_train.sum() > max_points:
             is_train, is_test = _subsample(is_train, is_test, max_points, model.random_state)
         x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
-        grid = data.grid(grid_points)
+        average = data.average(grid_points)
         true_coef = getattr(data, "coefficients", None)
         if true_coef is not None:
             true_coef = np.asarray(true_coef, dtype=float).copy()
             true_coef[0] += data.noise_mean  # the intercept absorbs the noise's mean
         return cls(
             x_train=x[is_train], y_train=y[is_train], x_test=x[is_test], y_test=y[is_test],
-            settings=model.estimator_settings(), noise=data.noise(), grid=grid,
-            target_grid=data.ground_truth(grid) + data.noise_mean,
-            target_train=data.ground_truth(x[is_train]) + data.noise_mean,
+            settings=model.estimator_settings(), noise=data.noise(), average=average,
+            target_grid=data.expected_y(average.x),
+            target_train=data.expected_y(x[is_train]),
             alpha_=model.alpha_, coef_=model.coef_, true_coef=true_coef,
-            estimator=model.estimator_, has_truth=getattr(type(data), "has_truth", True))
+            estimator=model.estimator_, has_truth=getattr(type(data), "has_truth", True),
+            true_rmse=model.true_rmse_)
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The x at which fits are compared with E[y|x]: the nodes of :attr:`average`."""
+        return self.average.x
 
     @property
     def noise_variance(self) -> float:
         """The noise's variance averaged over the interval: the error no fit removes."""
-        return float(np.mean(self.noise.variance(self.grid)))
+        return self.average(self.noise.variance(self.grid))
 
     @property
     def noise_floor(self) -> float:
@@ -174,6 +186,18 @@ class Snapshot:
     def cross_validates(self, n: int) -> bool:
         """Whether alpha is cross-validated on ``n`` points; with 1 the manual alpha is used."""
         return self.settings["alpha_mode"] == "cv" and n >= 2
+
+    def set_alpha(self, degree: int, n: int) -> float | None:
+        """Return the alpha the pipeline fixes at ``degree`` on ``n`` points, None if it is chosen.
+
+        0 without a penalty (least squares, whatever ``alpha_mode`` says: a
+        manual alpha left over from Ridge does not apply), None when it is
+        cross-validated, else the manual alpha.  Every alpha read goes
+        through here.
+        """
+        if self.penalty_at(degree) == "none":
+            return 0.0
+        return None if self.cross_validates(n) else self.settings["alpha"]
 
     def folds(self, n: int) -> KFold:
         """Return the k-fold split the model's cross-validation uses, for ``n`` points."""
@@ -273,11 +297,8 @@ class LinearDesign:
 
 def _alpha(snap: Snapshot, degree: int, design: LinearDesign, y: np.ndarray) -> float:
     """Return the alpha the pipeline uses at ``degree`` when fitted to ``y``."""
-    if snap.penalty_at(degree) == "none":
-        return 0.0
-    if not snap.cross_validates(len(y)):
-        return snap.settings["alpha"]
-    return design.cv_alpha(y, snap.folds(len(y)))
+    alpha = snap.set_alpha(degree, len(y))
+    return design.cv_alpha(y, snap.folds(len(y))) if alpha is None else alpha
 
 
 def fit_predict(snap: Snapshot, degree: int, x, y, *x_new, alpha: float | None = None,
@@ -288,8 +309,8 @@ def fit_predict(snap: Snapshot, degree: int, x, y, *x_new, alpha: float | None =
     linear algebra for least squares and Ridge, scikit-learn for LASSO.  A
     given ``alpha`` replaces a cross-validated one.
     """
-    if alpha is None and not snap.cross_validates(len(y)):
-        alpha = snap.settings["alpha"]
+    if alpha is None:
+        alpha = snap.set_alpha(degree, len(y))
     if snap.method_at(degree) in ("l1", "huber"):
         alpha_setting = ({"cv_folds": snap.folds(len(y)).n_splits} if alpha is None
                          else {"alpha": alpha, "alpha_mode": "manual"})
@@ -321,13 +342,14 @@ def validation_curve(snap: Snapshot, max_degree: int = 15) -> pd.DataFrame:
     """Train, test and k-fold cross-validated RMSE for degrees 0 … ``max_degree``.
 
     ``train_rmse`` and ``test_rmse`` are the current split's, as the model's
-    scores at that degree.  ``cv_rmse`` is the mean over the model's folds of
-    the training split of each fold's RMSE, as
-    ``sklearn.model_selection.validation_curve`` reports it, and ``cv_se``
-    its standard error.  A cross-validated alpha is chosen once per degree,
-    on the whole training split, and held in the folds: nesting the search
-    in every fold would cost 6× as much (minutes for LASSO) and make the
-    curve only slightly less optimistic.
+    scores at that degree.  ``cv_rmse`` is the square root of the mean over
+    the model's folds of the training split of each fold's mean squared
+    error (:func:`cv_rmse`), the quantity ``RidgeCV`` and ``LassoCV`` minimize
+    and the alpha tab shows, and ``cv_se`` its standard error.  A
+    cross-validated alpha is chosen once per degree, on the whole training
+    split, and held in the folds: nesting the search in every fold would cost
+    6× as much (minutes for LASSO) and make the curve only slightly less
+    optimistic.
 
     Returns
     -------
@@ -339,17 +361,31 @@ def validation_curve(snap: Snapshot, max_degree: int = 15) -> pd.DataFrame:
     for degree in range(max_degree + 1):
         alpha = _fixed_alpha(snap, degree)
         train, test = fit_predict(snap, degree, x, y, x, snap.x_test, alpha=alpha)
-        fold_rmse = [_rmse(y[val], fit_predict(snap, degree, x[fit], y[fit], x[val],
-                                               alpha=alpha)[0])
-                     for fit, val in folds]
+        fold_mse = np.array([_rmse(y[val], fit_predict(snap, degree, x[fit], y[fit], x[val],
+                                                       alpha=alpha)[0]) ** 2
+                             for fit, val in folds])
         rows.append((degree, alpha, _rmse(y, train), _rmse(snap.y_test, test),
-                     np.mean(fold_rmse) if folds else np.nan, _standard_error(fold_rmse)))
+                     *(float(v[0]) for v in cv_rmse(fold_mse[:, None]))))
     return pd.DataFrame(
         rows, columns=["degree", "alpha", "train_rmse", "test_rmse", "cv_rmse", "cv_se"])
 
 
-def _standard_error(values) -> float:
-    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else np.nan
+def cv_rmse(fold_mse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the CV RMSE and its standard error from each fold's MSE, shape (folds, k).
+
+    The CV RMSE is √(mean fold MSE), what scikit-learn's ``RidgeCV`` and
+    ``LassoCV`` choose alpha by; its standard error follows from the MSE's
+    (the delta method: se(√m) = se(m) / 2√m).  One result per column; NaN
+    without folds, and no standard error from one fold.
+    """
+    folds = len(fold_mse)
+    if folds == 0:
+        return np.full(fold_mse.shape[1], np.nan), np.full(fold_mse.shape[1], np.nan)
+    mean = fold_mse.mean(axis=0)
+    se = (fold_mse.std(axis=0, ddof=1) / math.sqrt(folds) if folds > 1
+          else np.full_like(mean, np.nan))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(mean), np.where(mean > 0, se / (2 * np.sqrt(mean)), 0.0)
 
 
 # ---- error and coefficients against alpha -----------------------------------
@@ -410,13 +446,12 @@ def alpha_path(snap: Snapshot) -> AlphaPath | None:
     mean, se = mse.mean(axis=1), mse.std(axis=1, ddof=1) / math.sqrt(mse.shape[1])
     best = int(np.argmin(mean))
     within = np.flatnonzero(mean <= mean[best] + se[best])
+    rmse, rmse_se = cv_rmse(mse.T)
     return AlphaPath(
         alphas=alphas,
         train_rmse=_rmse_columns(y, z @ coef.T + intercept),
         test_rmse=_rmse_columns(snap.y_test, z_test @ coef.T + intercept),
-        cv_rmse=np.sqrt(mean),
-        # The standard error of the RMSE, from that of the MSE (delta method).
-        cv_se=se / (2 * np.sqrt(mean)),
+        cv_rmse=rmse, cv_se=rmse_se,
         coef=coef, best_alpha=float(alphas[best]), one_se_alpha=float(alphas[within.max()]),
         alpha=snap.alpha_)
 
@@ -443,20 +478,28 @@ def _rmse_columns(y, predictions) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BiasVariance:
-    """The bias-variance decomposition of the expected test error at one setting.
+    """The bias-variance decomposition of the expected error on new data at one setting.
 
-    ``fits`` holds the R refits on the grid ``x``; ``bias2``, ``variance``
-    and ``expected_mse`` (the measured mean squared error of those fits on
-    fresh noisy y at the grid) are Monte-Carlo estimates.  For least squares
-    and Ridge, ``exact_bias2`` and ``exact_variance`` are the closed forms
-    from the hat matrix H: mean (H·E[y|x] - E[y|x])² and σ² · mean ‖Hᵢ‖².
+    ``fits`` holds the R refits at the quadrature nodes ``x``.  From them,
+    averaged over x: ``mean_fit_bias2``, the squared distance of their mean
+    fit from E[y|x], which overstates bias² by variance / R (the mean of R
+    fits still scatters); ``refit_variance`` (unbiased, ddof 1); and
+    ``expected_mse``, the mean squared error of the refits on fresh noisy y:
+    the error expected on new data, not the score table's test MSE, which
+    is that of one test split.  For least squares and Ridge,
+    ``exact_bias2`` and ``exact_variance`` are the closed forms from the hat
+    matrix H: the average of (H·E[y|x] - E[y|x])² and of Var(noise)·‖Hᵢ‖².
+
+    ``bias2`` and ``variance`` are the values to show: the closed forms
+    where they exist, else the refits' (bias² corrected, see
+    :attr:`refit_bias2`); ``method`` says which.
     """
 
     x: np.ndarray
     target: np.ndarray
     fits: np.ndarray
-    bias2: float
-    variance: float
+    mean_fit_bias2: float
+    refit_variance: float
     noise: float
     expected_mse: float
     alpha: float | None
@@ -467,6 +510,33 @@ class BiasVariance:
     def mean_fit(self) -> np.ndarray:
         """The replicates' mean fit on the grid."""
         return self.fits.mean(axis=0)
+
+    @property
+    def refit_bias2(self) -> float:
+        """Bias² from the refits, unbiased: mean-fit bias² - variance / R, floored at 0.
+
+        The mean of R fits has variance Var / R around the mean of all fits,
+        which adds that much to its squared distance from E[y|x]: at degree 15
+        the uncorrected value was 0.004 where the closed form is 1e-13.
+        """
+        if self.replicates < 2:
+            return self.mean_fit_bias2
+        return max(self.mean_fit_bias2 - self.refit_variance / self.replicates, 0.0)
+
+    @property
+    def method(self) -> str:
+        """'closed form' when :attr:`bias2` and :attr:`variance` are exact, else 'refits'."""
+        return "closed form" if self.exact_bias2 is not None else "refits"
+
+    @property
+    def bias2(self) -> float:
+        """Bias²: the closed form where it exists, else :attr:`refit_bias2`."""
+        return self.exact_bias2 if self.exact_bias2 is not None else self.refit_bias2
+
+    @property
+    def variance(self) -> float:
+        """Variance: the closed form where it exists, else :attr:`refit_variance`."""
+        return self.exact_variance if self.exact_variance is not None else self.refit_variance
 
     @property
     def total(self) -> float:
@@ -517,10 +587,8 @@ def _fixed_alpha(snap: Snapshot, degree: int) -> float:
     """Return the alpha of the fit at ``degree`` on the training split."""
     if snap.method_at(degree) == "huber":
         return None
-    if snap.penalty_at(degree) == "none":
-        return 0.0
-    if not snap.cross_validates(len(snap.y_train)):
-        return snap.settings["alpha"]
+    if (alpha := snap.set_alpha(degree, len(snap.y_train))) is not None:
+        return alpha
     if degree == snap.degree and snap.alpha_ is not None:
         return snap.alpha_
     x, y = snap.x_train, snap.y_train
@@ -574,23 +642,23 @@ def _exact(snap: Snapshot, design: LinearDesign, alpha: float) -> tuple[float, f
     target, var = snap.target_train, snap.noise.variance(snap.x_train)
     u, n = design.u, design.n
     mean_fit = target.mean() + coef @ (u.T @ (target - target.mean()))
-    bias2 = np.mean((mean_fit - snap.target_grid) ** 2)
+    bias2 = snap.average((mean_fit - snap.target_grid) ** 2)
     weighted = (u * var[:, None]).T @ u
     variance = (var.sum() / n**2 + 2 / n * coef @ (u.T @ var)
                 + np.einsum("gi,ij,gj->g", coef, weighted, coef))
-    return float(bias2), float(np.mean(variance))
+    return bias2, snap.average(variance)
 
 
 def _decompose(snap, degree, fits, rng, alpha, exact_bias2=None,
                exact_variance=None) -> BiasVariance:
-    """Monte-Carlo bias², variance and test error of ``fits`` (R, grid)."""
+    """Monte-Carlo bias², variance and error on new data of ``fits`` (R, grid)."""
     mean = fits.mean(axis=0)
     fresh = snap.target_grid + snap.noise.draw(snap.grid, rng, len(fits)).T
     return BiasVariance(
         x=snap.grid, target=snap.target_grid, fits=fits,
-        bias2=float(np.mean((mean - snap.target_grid) ** 2)),
-        variance=float(np.mean(fits.var(axis=0, ddof=1))) if len(fits) > 1 else np.nan,
-        noise=snap.noise_variance, expected_mse=float(np.mean((fresh - fits) ** 2)),
+        mean_fit_bias2=snap.average((mean - snap.target_grid) ** 2),
+        refit_variance=snap.average(fits.var(axis=0, ddof=1)) if len(fits) > 1 else np.nan,
+        noise=snap.noise_variance, expected_mse=snap.average(((fresh - fits) ** 2).mean(axis=0)),
         alpha=None if snap.method_at(degree) in ("none", "huber") else alpha,
         exact_bias2=exact_bias2, exact_variance=exact_variance)
 
@@ -598,6 +666,8 @@ def _decompose(snap, degree, fits, rng, alpha, exact_bias2=None,
 def _summary(key: str, value, result: BiasVariance) -> dict:
     return {key: value, "bias2": result.bias2, "variance": result.variance,
             "noise": result.noise, "total": result.total, "expected_mse": result.expected_mse,
+            "method": result.method, "refit_bias2": result.refit_bias2,
+            "refit_variance": result.refit_variance, "mean_fit_bias2": result.mean_fit_bias2,
             "exact_bias2": result.exact_bias2, "exact_variance": result.exact_variance,
             "alpha": result.alpha}
 
@@ -614,7 +684,8 @@ def bias_variance_by_degree(snap: Snapshot, max_degree: int = 15, replicates: in
     Returns
     -------
     DataFrame with columns degree, bias2, variance, noise, total, expected_mse,
-    exact_bias2, exact_variance, alpha.
+    method, refit_bias2, refit_variance, mean_fit_bias2, exact_bias2,
+    exact_variance, alpha (see :class:`BiasVariance`).
     """
     rows = [_summary("degree", degree, bias_variance(snap, replicates, seed, degree=degree))
             for degree in range(max_degree + 1)]
@@ -674,7 +745,8 @@ def learning_curve(snap: Snapshot, n_sizes: int = 12) -> pd.DataFrame:
 
     Fits the first m training points for each size m, as
     ``sklearn.model_selection.learning_curve`` does with the current split as
-    its one fold.  ``true_rmse`` is the error against E[y|x] on the grid.
+    its one fold.  ``true_rmse`` is the error against E[y|x] averaged over x,
+    as the model's ``true_rmse_``.
 
     Returns
     -------
@@ -687,7 +759,7 @@ def learning_curve(snap: Snapshot, n_sizes: int = 12) -> pd.DataFrame:
                                         snap.grid)
         rows.append((m, _rmse(y[:m], train),
                      _rmse(snap.y_test, test) if len(test) else np.nan,
-                     _rmse(snap.target_grid, grid)))
+                     math.sqrt(snap.average((snap.target_grid - grid) ** 2))))
     return pd.DataFrame(rows, columns=["n_train", "train_rmse", "test_rmse", "true_rmse"])
 
 

@@ -58,9 +58,6 @@ ROLES = (*SPLITS, "excluded")
 #: fit that captures or silences warnings holds this lock.
 WARNINGS_LOCK = threading.Lock()
 
-#: The true error compares fit and truth at this many evenly spaced x.
-TRUE_ERROR_POINTS = 500
-
 PENALTIES = {"None (least squares)": "none", "L2 (Ridge)": "l2", "L1 (LASSO)": "l1"}
 
 LOSSES = {"Squared error": "squared_error", "Huber (robust to outliers)": "huber"}
@@ -212,8 +209,8 @@ class RegressionModel(param.Parameterized):
     train_mae_ = _result("Mean absolute error on the training split.")
     test_mae_ = _result("Mean absolute error on the test split.")
     true_rmse_ = _result(
-        "RMSE of the fitted curve against the noiseless truth E[y|x] = ground truth + noise "
-        "mean, on 500 evenly spaced x: the error test RMSE estimates, without the noise.")
+        "RMSE of the fitted curve against E[y|x] = ground truth + noise mean, averaged over x "
+        "uniform on the data's interval: the error test RMSE estimates, without the noise.")
     edf_ = _result(
         "Effective degrees of freedom: the trace of the hat matrix (degree + 1 without a "
         "penalty, less with Ridge); for LASSO 1 + the number of nonzero coefficients.")
@@ -404,12 +401,12 @@ class RegressionModel(param.Parameterized):
                       "its scores are unaffected."]
 
     def _true_rmse(self, estimator) -> float | None:
-        """RMSE against E[y|x] on a grid; None when the truth is unknown (your own data)."""
-        grid = self.data.truth(TRUE_ERROR_POINTS)
-        target = grid["y"].to_numpy() + self.data.noise_mean
+        """RMSE against E[y|x] averaged over x; None when the truth is unknown (your own data)."""
+        average = self.data.average()
+        target = self.data.expected_y(average.x)
         if not np.isfinite(target).all():
             return None
-        return _rmse(target - estimator.predict(grid[["x"]].to_numpy()))
+        return math.sqrt(average((target - estimator.predict(average.x[:, None])) ** 2))
 
     def _configure_cv(self, estimator: Pipeline, n_train: int) -> list[str]:
         """Use fewer folds when the training set cannot fill ``cv_folds``."""

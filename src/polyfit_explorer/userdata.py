@@ -172,7 +172,7 @@ class Dataset(DataGenerator):
         """Return NaN: the curve behind your data is unknown."""
         return np.full(np.shape(x), np.nan)
 
-    def noise_floor(self, n_points: int = 500) -> float:
+    def noise_floor(self) -> float:
         """Return NaN: without the truth the noise is unknown."""
         return float("nan")
 
