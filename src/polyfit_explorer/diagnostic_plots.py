@@ -21,6 +21,7 @@ import pandas as pd
 from .plots import BACKEND_OPTIONS, COLORS, FIT_COLOR, TRUTH_COLOR, Layer, padded
 
 __all__ = [
+    "FLOOR_FRACTION",
     "OPTIONS",
     "Shown",
     "alpha_errors",
@@ -224,21 +225,66 @@ def bias_variance_curve(frame: pd.DataFrame | None, key: str, current) -> Shown:
         ylabel="squared error (log scale)"))
 
 
+#: The learning curve's log axis starts at this fraction of the noise σ (of the
+#: largest error without noise): a fit through its few training points has a
+#: training error of 1e-15, which would stretch the axis over 15 decades and
+#: squash the errors worth reading into its top few.
+FLOOR_FRACTION = 1e-3
+
+
 def learning_curve(frame: pd.DataFrame | None, noise_sd: float | None) -> Shown:
-    """Train, test and true RMSE against the number of training points; σ as a line."""
-    frame = _or_empty(frame, ["n_train", "train_rmse", "test_rmse", "true_rmse"])
+    """Train, test and true RMSE against the number of training points; σ as a line.
+
+    The y axis stops at a floor, :data:`FLOOR_FRACTION` of σ (or of the
+    largest error when σ is 0): errors below it, the machine zero of an
+    interpolating fit, are drawn at the floor and marked there, with their
+    value on hover.
+    """
+    series = {"train_rmse": "train", "test_rmse": "test", "true_rmse": "true error"}
+    frame = _or_empty(frame, ["n_train", *series])
     noise = frame.assign(noise_sd=np.nan if noise_sd is None else noise_sd)
+    floor, floor_name = _error_floor(frame[list(series)].to_numpy(dtype=float), noise_sd)
+    drawn = frame.assign(**{c: np.maximum(frame[c], floor) for c in series})
+    below = pd.concat([pd.DataFrame({"n_train": frame["n_train"], "floor_rmse": floor,
+                                     "rmse_below_floor": frame[c], "error": name})[
+                           frame[c] < floor] for c, name in series.items()])
     layers = {
-        "train": _curve(frame, "n_train", "train_rmse", "train", COLORS["train"]),
-        "test": _curve(frame, "n_train", "test_rmse", "test", COLORS["test"]),
-        "true": _curve(frame, "n_train", "true_rmse", "true error (vs E[y|x])", TRUTH_COLOR),
+        "train": _curve(drawn, "n_train", "train_rmse", "train", COLORS["train"]),
+        "test": _curve(drawn, "n_train", "test_rmse", "test", COLORS["test"]),
+        "true": _curve(drawn, "n_train", "true_rmse", "true error (vs E[y|x])", TRUTH_COLOR),
         "noise": _curve(noise, "n_train", "noise_sd", "noise σ", "gray", line_dash="dotted"),
+        "below": _below_floor(below),
     }
     ranges = {"x": _log_range(frame["n_train"]),
-              "y": _log_range(*(noise[c] for c in ["train_rmse", "test_rmse", "true_rmse",
-                                                   "noise_sd"]))}
-    return Shown(layers, ranges, "Error against training-set size", dict(
+              "y": _log_range(*(drawn[c] for c in series), noise["noise_sd"])}
+    title = "Error against training-set size"
+    if len(below):
+        title += f" (▼: below {floor_name}, drawn at it)"
+    return Shown(layers, ranges, title, dict(
         logx=True, logy=True, xlabel="training points (log scale)", ylabel="RMSE (log scale)"))
+
+
+def _error_floor(errors: np.ndarray, noise_sd: float | None) -> tuple[float, str]:
+    """Return the learning curve's axis floor and how to name it; 0 if there is none."""
+    if noise_sd is not None and noise_sd > 0:
+        return FLOOR_FRACTION * noise_sd, f"{FLOOR_FRACTION:g}·σ"
+    finite = errors[np.isfinite(errors)]
+    if not finite.size or finite.max() <= 0:
+        return 0.0, ""
+    return FLOOR_FRACTION * finite.max(), f"{FLOOR_FRACTION:g} × the largest error"
+
+
+def _below_floor(below: pd.DataFrame) -> Layer:
+    """Return markers at the floor for errors below it, with their values on hover."""
+    columns = {"n_train": below["n_train"].to_numpy(dtype=float),
+               "floor_rmse": below["floor_rmse"].to_numpy(dtype=float),
+               "rmse_below_floor": below["rmse_below_floor"].to_numpy(dtype=float),
+               "error": below["error"].to_numpy(dtype=object)}
+    dims = [hv.Dimension("floor_rmse", label="RMSE"),
+            hv.Dimension("rmse_below_floor", label="RMSE below the floor"), "error"]
+    return Layer(columns, lambda: hv.Scatter(columns, "n_train", dims,
+                                             label="below the axis floor").opts(
+        color=MARK_COLOR, marker="inverted_triangle", size=9, tools=["hover"]))
 
 
 def coefficients(frame: pd.DataFrame | None) -> Shown:
