@@ -1,5 +1,6 @@
 """The diagnostics tabs rendered offline: what they compute, when, and what they show."""
 
+import html
 import threading
 import time
 
@@ -7,7 +8,7 @@ import numpy as np
 import panel as pn
 import pytest
 from bokeh.document import Document
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, LegendItem
 from pyviz_comms import Comm
 
 from polyfit_explorer import Explorer, RegressionModel
@@ -93,10 +94,72 @@ def test_the_bias_variance_table_shows_closed_forms_for_a_linear_fit(view, root)
     expected = bias_variance(Snapshot.of(view.model), 50, 0)
     assert result.bias2 == expected.bias2
     text = bias_variance_html(view.results["Bias & variance"].result)
-    assert f"<td class='bv-bias2'>{expected.bias2:.4g}</td>" in text
+    # From the refits, bias² corrected for the scatter of their mean; beside them the exact.
+    assert f"<td class='bv-bias2'>{expected.refit_bias2:.4g}</td>" in text
+    assert f"<td class='bv-exact-bias2'>{expected.exact_bias2:.4g}</td>" in text
     assert f"<td class='bv-exact-variance'>{expected.exact_variance:.4g}</td>" in text
     view.model.penalty = "l1"  # no closed form for LASSO
     assert "bv-exact" not in bias_variance_html(view.results["Bias & variance"].result)
+
+
+def legend_labels(root) -> set[str]:
+    return {item.label.value for item in root.references() if isinstance(item, LegendItem)}
+
+
+def texts(root) -> str:
+    """The document's texts as the page shows them (Markdown panes hold their HTML escaped)."""
+    return html.unescape("\n".join(m.text for m in root.references()
+                                   if isinstance(getattr(m, "text", None), str)))
+
+
+def test_the_bias_variance_tab_tells_the_error_on_new_data_from_the_test_split(view, root):
+    view.active = 1
+    table = html.unescape(bias_variance_html(view.results["Bias & variance"].result))
+    assert "<th>expected MSE on new data (refits)</th><td class='bv-measured'>" in table
+    assert "test MSE" not in table
+    assert "MSE on new data" in legend_labels(root)
+    assert "measured test MSE" not in legend_labels(root)
+    intro = texts(root)
+    assert "expected error on new data" in intro
+    assert ("It is not the score table's test MSE, which is the error on this one test "
+            "split") in intro
+
+
+def test_least_squares_bias_is_drawn_from_its_closed_form(view, root):
+    view.active = 1
+    frame = view.results["Bias & variance"].result["by_degree"]
+    assert {"bias² (closed form)", "bias² (refits, corrected)"} <= legend_labels(root)
+    (closed,) = sources_with(root, "degree", "bias2_closed_form")
+    (refits,) = sources_with(root, "degree", "bias2_refits")
+    np.testing.assert_array_equal(closed.data["bias2_closed_form"], frame["exact_bias2"])
+    assert np.isnan(refits.data["bias2_refits"]).all()
+
+
+def test_lasso_bias_is_the_refits_corrected_estimate_and_says_so():
+    model = RegressionModel(penalty="l1")
+    view = DiagnosticsView(diagnostics=Diagnostics(model=model, replicates=10, max_degree=4))
+    root = pn.panel(view).get_root(Document(), comm=Comm())
+    view.active = 1
+    result = view.results["Bias & variance"].result
+    by_degree, by_alpha = result["by_degree"], result["by_alpha"]
+    assert list(by_degree["method"]) == ["closed form"] + ["refits"] * 4  # degree 0: no penalty
+    assert {"bias² (closed form)", "bias² (refits, corrected)"} <= legend_labels(root)
+    closed, refits = (sources_with(root, "degree", f"bias2_{m}")[0]
+                      for m in ("closed_form", "refits"))
+    # Degrees above 0: the bias-corrected refits' estimate, and no closed form ...
+    assert np.isnan(closed.data["bias2_closed_form"][1:]).all()
+    np.testing.assert_array_equal(refits.data["bias2_refits"][1:], by_degree["refit_bias2"][1:])
+    assert (by_degree["refit_bias2"] < by_degree["mean_fit_bias2"])[1:].all()
+    # ... degree 0, least squares: its closed form.
+    assert closed.data["bias2_closed_form"][0] == by_degree["exact_bias2"][0]
+    assert np.isnan(refits.data["bias2_refits"][0])
+    # Against alpha, LASSO throughout.
+    closed, refits = (sources_with(root, "alpha", f"bias2_{m}")[0]
+                      for m in ("closed_form", "refits"))
+    assert np.isnan(closed.data["bias2_closed_form"]).all()
+    np.testing.assert_array_equal(refits.data["bias2_refits"], by_alpha["refit_bias2"])
+    text = bias_variance_html(result)
+    assert f"<td class='bv-bias2'>{result['here'].refit_bias2:.4g}</td>" in text
 
 
 def test_the_scores_show_true_error_noise_floor_and_edf():

@@ -200,21 +200,31 @@ def _one_path(x: np.ndarray, lines: np.ndarray) -> np.ndarray:
 def bias_variance_curve(frame: pd.DataFrame | None, key: str, current) -> Shown:
     """Bias², variance, σ² and their total against ``key`` ('degree' or 'alpha').
 
-    The dots are the measured mean squared error on fresh data, which the
-    total should match.
+    Bias² is exact where a closed form exists (least squares, Ridge) and
+    the refits' bias-corrected estimate elsewhere (LASSO, Huber): two layers,
+    so the legend says which.  The dots are the refits' mean squared error
+    on fresh data, the error expected on new data, which the total should match.
     """
     columns = ["bias2", "variance", "noise", "total", "expected_mse"]
-    frame = _or_empty(frame, [key, *columns])
+    frame = _or_empty(frame, [key, *columns, "method"])
+    closed = (frame["method"] == "closed form").to_numpy()
+    bias2 = frame["bias2"].to_numpy(dtype=float)
+    frame = frame.assign(bias2_closed_form=np.where(closed, bias2, np.nan),
+                         bias2_refits=np.where(closed, np.nan, bias2))
     log_x = key == "alpha"
     title = ("Bias² + variance + σ² against " + key if len(frame) or not log_x
              else "Against alpha: choose an L2 or L1 penalty")
     error = dict(ylabel="squared error")
     layers = {
-        "bias2": _curve(frame, key, "bias2", "bias²", BIAS_COLOR, **error),
+        "bias2": _curve(frame, key, "bias2_closed_form", "bias² (closed form)", BIAS_COLOR,
+                        **error),
+        "bias2_refits": _curve(frame, key, "bias2_refits", "bias² (refits, corrected)",
+                               BIAS_COLOR, line_dash="dashed", **error),
         "variance": _curve(frame, key, "variance", "variance", VARIANCE_COLOR, **error),
         "noise": _curve(frame, key, "noise", "noise σ²", "gray", line_dash="dotted", **error),
         "total": _curve(frame, key, "total", "total", TOTAL_COLOR, **error),
-        "measured": _scatter(frame, key, "expected_mse", "measured test MSE", color="black",
+        # Not "test MSE": that is the score table's, of one test split.
+        "measured": _scatter(frame, key, "expected_mse", "MSE on new data", color="black",
                              size=5, **error),
         "current": _mark(current),
     }

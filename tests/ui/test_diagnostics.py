@@ -58,7 +58,7 @@ VALIDATION = ["degree", "cv_rmse"]
 
 #: A column of each hidden tab's data sources: bias-variance (U-curves, mean
 #: of the refits), learning curve, coefficients, residuals.
-HIDDEN_TAB_COLUMNS = ["bias2", "mean_fit", "n_train", "coefficient", "residual"]
+HIDDEN_TAB_COLUMNS = ["bias2_closed_form", "mean_fit", "n_train", "coefficient", "residual"]
 
 #: How long a page may take to load and draw.
 LOAD_TIMEOUT = 60_000
@@ -135,6 +135,11 @@ def test_tapping_a_degree_on_the_validation_curve_fits_it(app: Page):
     )
 
 
+#: Every legend entry's label in the page.
+LEGEND_LABELS = """() => Array.from(Bokeh.documents[0].all_models)
+  .filter(model => model.type === "LegendItem").map(item => item.label.value)"""
+
+
 def read_bias_variance(page: Page) -> dict[str, Locator]:
     return {
         key: page.locator(f"td.bv-{key}")
@@ -143,11 +148,12 @@ def read_bias_variance(page: Page) -> dict[str, Locator]:
 
 
 def assert_table_is(cells: dict[str, Locator], expected):
+    """Assert the table's column "from refits" shows the refits' numbers of ``expected``."""
     for key, value in [
-        ("bias2", expected.bias2),
-        ("variance", expected.variance),
+        ("bias2", expected.refit_bias2),
+        ("variance", expected.refit_variance),
         ("noise", expected.noise),
-        ("total", expected.total),
+        ("total", expected.refit_bias2 + expected.refit_variance + expected.noise),
         ("measured", expected.expected_mse),
     ]:
         assert_shows(cells[key], value)
@@ -265,8 +271,8 @@ def test_lasso_diagnostics_leave_the_sliders_live_and_drop_stale_results(app: Pa
     # degree 3 arrived stale and was never shown.
     assert recorded_texts(app) == ["Degree 3", "Degree 4, α"]
     expected = bias_variance(Snapshot.of(lasso_4), 20, SEED)
-    assert_shows(app.locator("td.bv-bias2"), expected.bias2)
-    assert_shows(app.locator("td.bv-variance"), expected.variance)
+    assert_shows(app.locator("td.bv-bias2"), expected.refit_bias2)
+    assert_shows(app.locator("td.bv-variance"), expected.refit_variance)
     assert_shows(app.locator("td.bv-measured"), expected.expected_mse)
 
 
@@ -308,6 +314,11 @@ def test_screenshot_of_the_bias_variance_tab(app: Page):
     np.testing.assert_allclose(by_alpha["alpha"], reference["alpha"], rtol=1e-12)
     np.testing.assert_allclose(by_alpha["variance"], reference["variance"], rtol=1e-9)
     assert np.all(np.diff(by_alpha["variance"]) < 0)
+    # Ridge's bias² is its closed form, and the legend says so.
+    (closed,) = sources_with(app, "alpha", "bias2_closed_form")
+    np.testing.assert_allclose(closed["bias2_closed_form"], reference["exact_bias2"], rtol=1e-9)
+    assert {"bias² (closed form)", "bias² (refits, corrected)",
+            "MSE on new data"} <= set(app.evaluate(LEGEND_LABELS))
     # The tab bar at the top of the screenshot, the table still in it.
     app.get_by_role("tab", name="Bias & variance").evaluate(
         "tab => tab.scrollIntoView({block: 'start'})"

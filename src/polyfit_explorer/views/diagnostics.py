@@ -104,7 +104,11 @@ table.bias-variance tr.total td, table.bias-variance tr.total th { border-top: 1
 
 
 def bias_variance_html(result) -> str:
-    """Return the decomposition as an HTML table; closed forms beside a linear fit's."""
+    """Return the decomposition as an HTML table: the refits' numbers, and closed forms.
+
+    The refits' bias² is bias-corrected (:attr:`~.diagnostics.BiasVariance.refit_bias2`);
+    the closed forms exist for least squares and Ridge only.
+    """
     if result is None:
         return "<p>Computing…</p>"
     here = result["here"]
@@ -114,12 +118,12 @@ def bias_variance_html(result) -> str:
                 "see them.</p>")
     exact = here.exact_bias2 is not None
     rows = [
-        ("bias²", "bias2", here.bias2, here.exact_bias2),
-        ("variance", "variance", here.variance, here.exact_variance),
+        ("bias²", "bias2", here.refit_bias2, here.exact_bias2),
+        ("variance", "variance", here.refit_variance, here.exact_variance),
         ("noise σ²", "noise", here.noise, here.noise),
-        ("bias² + variance + σ²", "total", here.total,
+        ("bias² + variance + σ²", "total", here.refit_bias2 + here.refit_variance + here.noise,
          here.exact_bias2 + here.exact_variance + here.noise if exact else None),
-        ("measured test MSE", "measured", here.expected_mse, None),
+        ("expected MSE on new data (refits)", "measured", here.expected_mse, None),
     ]
     body = "".join(
         f"<tr class='{key}'><th>{as_text(name)}</th><td class='bv-{key}'>{value:.4g}</td>"
@@ -131,7 +135,9 @@ def bias_variance_html(result) -> str:
     return (f"<table class='bias-variance'><thead><tr><th></th>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>"
             f"<p class='bv-setting'>Degree {result['degree']}{alpha}, "
-            f"R = {here.replicates} refits, averaged over x in the data's interval.</p>")
+            f"R = {here.replicates} refits, averaged over x in the data's interval. "
+            "The refits' bias² is their mean fit's squared distance from E[y|x] less "
+            "variance / R, by which the mean of R fits still scatters.</p>")
 
 
 #: The tabs, in their order on the page.
@@ -147,8 +153,10 @@ TABS = (
     Tab("Bias & variance",
         "The truth is known, so the model is refitted to R fresh samples: the same x, fresh "
         "noise. **Bias²** is how far their mean fit is from E[y|x]; **variance** is how much "
-        "they scatter around it. Together with the noise σ² they add up to the expected test "
-        "error, measured here on fresh data. A cross-validated alpha is held at the model's "
+        "they scatter around it. Together with the noise σ² they add up to the **expected "
+        "error on new data**, measured here too: the refits' error on fresh noisy y, averaged "
+        "over x and over the refits. It is not the score table's test MSE, which is the "
+        "error on this one test split. A cross-validated alpha is held at the model's "
         "choice for every refit.",
         _bias_variance, ("replicates", "seed", "max_degree"),
         (lambda r: plots.replicate_fits(r["here"]),
