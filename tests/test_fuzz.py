@@ -231,12 +231,13 @@ def test_range_ends_are_accepted(cls):
 # ---- what the fuzz found, one focused test each ---------------------------------
 
 
-def test_coefficients_beyond_float_range_are_none_and_said():
-    # Degree 50 on [999999, 1e6]: the coefficients in x reach ~1e314.
+def test_coefficients_beyond_float_range_are_given_in_the_scaled_variable():
+    # Degree 50 on [999999, 1e6]: the coefficients in x would reach ~1e314.
     model = RegressionModel(data=DataGenerator(n_samples=40, x_min=999_999.0, x_max=1e6),
                             degree=50)
-    assert model.coef_ is None
-    assert any("exceed the floating-point range" in m for m in model.messages_)
+    assert model.coef_variable_ == "t = (x − 999999.5) / 0.5"
+    assert np.isfinite(model.coef_).all()
+    assert any("cannot reproduce the fit" in m for m in model.messages_)
     assert_finite_fit(model)
     model.degree = 3
     assert np.isfinite(model.coef_).all()

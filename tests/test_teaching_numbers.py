@@ -7,16 +7,20 @@ the model's own scores for curves that refit it, closed forms for bias².
 
 import numpy as np
 import pytest
+from numpy.polynomial import Polynomial as NumpyPolynomial
 from scipy.integrate import quad
+from sklearn.metrics import r2_score
 
 from polyfit_explorer import AbsoluteValue, DataGenerator, Polynomial, RegressionModel, Step
 from polyfit_explorer.diagnostics import (
     Snapshot,
     bias_variance,
     bias_variance_by_degree,
+    coefficients,
     learning_curve,
     validation_curve,
 )
+from polyfit_explorer.model import raw_coefficients
 
 
 def average_over_x(f, x_min, x_max) -> float:
@@ -134,3 +138,86 @@ def test_true_error_of_a_truth_with_a_kink_or_a_jump(data):
         average_over_x(lambda x: (model.predict([x])[0] - data.expected_y(x)) ** 2, a, b)
         * (b - a) for a, b in pieces) / (data.x_max - data.x_min)
     assert model.true_rmse_ == pytest.approx(np.sqrt(reference), rel=1e-9)
+
+
+# ---- 4. coefficients that reproduce the fit ---------------------------------------
+
+
+def test_coefficients_on_a_shifted_interval_are_given_in_the_scaled_variable():
+    # The audit: on [100, 110] at degree 20 the coefficients of x^k reached 1e26
+    # and evaluating them missed the fit by a factor 4e8, with no message.
+    model = RegressionModel(data=DataGenerator(x_min=100.0, x_max=110.0), degree=20)
+    assert model.coef_variable_ == "t = (x − 105) / 5"
+    x = np.linspace(100.0, 110.0, 301)
+    fit = model.predict(x)
+    reproduced = NumpyPolynomial(model.coef_)((x - 105.0) / 5.0)
+    assert np.abs(reproduced - fit).max() <= 1e-9 * np.abs(fit).max()
+    assert any("t = (x − 105) / 5" in message for message in model.messages_)
+    # The raw coefficients in x would not do: that is why.
+    assert np.abs(NumpyPolynomial(raw_coefficients(model.estimator_))(x) - fit).max() > 1.0
+
+
+def test_coefficients_in_x_where_they_reproduce_the_fit():
+    model = RegressionModel(data=DataGenerator(x_min=-1.0, x_max=4.0), degree=6)
+    assert model.coef_variable_ == "x"
+    x = np.linspace(-1.0, 4.0, 301)
+    np.testing.assert_allclose(NumpyPolynomial(model.coef_)(x), model.predict(x), rtol=1e-8)
+    assert not any("cannot reproduce" in message for message in model.messages_)
+
+
+def test_coefficient_table_gives_the_truth_in_the_same_variable():
+    truth = Polynomial(x_min=100.0, x_max=110.0, noise_sd=0.0)
+    model = RegressionModel(data=truth, degree=20)
+    table = coefficients(Snapshot.of(model))
+    assert table.attrs["variable"] == model.coef_variable_ == "t = (x − 105) / 5"
+    # The true polynomial of x, written in t: evaluating it in t gives the truth.
+    x = np.linspace(100.0, 110.0, 11)
+    in_t = NumpyPolynomial(table.true.to_numpy())((x - 105.0) / 5.0)
+    np.testing.assert_allclose(in_t, truth.ground_truth(x), rtol=1e-9)
+
+
+# ---- 5. constant y ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", [0.1, 3.0, 7.3])
+def test_r2_of_constant_y_is_undefined(level):
+    # The audit: a perfect fit of constant y (RMSE 1e-16) scored R² 0.00 and
+    # "Under-fitting"; with another constant, R² 1.0.
+    flat = Polynomial(noise_sd=0.0, c0=level, c1=0.0, c2=0.0, c3=0.0)
+    model = RegressionModel(data=flat, degree=2)
+    assert model.train_rmse_ < 1e-12
+    assert model.train_score_ is None
+    assert model.test_score_ is None
+    assert any("constant" in message and "undefined" in message
+               for message in model.messages_)
+
+
+def test_r2_of_varying_y_still_equals_scikit_learn():
+    model = RegressionModel(degree=5)
+    frame, prediction = model.samples_, model.y_pred_
+    train = (frame.split == "train").to_numpy()
+    assert model.train_score_ == pytest.approx(
+        r2_score(frame.y[train], prediction[train]), abs=1e-12)
+    assert not any("constant" in message for message in model.messages_)
+
+
+# ---- 10. LASSO at the largest alpha -------------------------------------------------
+
+
+def test_lasso_at_its_largest_alpha_says_every_coefficient_is_zero():
+    # The audit: "the best alpha may lie beyond the grid", where every larger
+    # alpha gives the same all-zero fit.
+    model = RegressionModel(data=DataGenerator(noise_sd=300.0, random_state=1), degree=3,
+                            penalty="l1")
+    assert model.alpha_ == pytest.approx(model.estimator_[-1].alphas_.max())
+    assert not np.ravel(model.estimator_[-1].coef_).any()
+    message = next(m for m in model.messages_ if "largest alpha" in m)
+    assert "beyond the grid" not in message
+    assert "every coefficient to 0" in message
+
+
+def test_ridge_at_its_largest_alpha_still_points_beyond_the_grid():
+    model = RegressionModel(data=DataGenerator(noise_sd=1e4, random_state=1), degree=3,
+                            penalty="l2")
+    assert model.alpha_ == pytest.approx(max(model.estimator_[-1].alphas))
+    assert any("beyond the grid" in m for m in model.messages_)

@@ -301,9 +301,9 @@ def coefficients(frame: pd.DataFrame | None) -> Shown:
     """Fitted coefficients in x by power, hollow where LASSO dropped the power, and the truth's."""
     frame = _or_empty(frame, ["power", "fitted", "true", "dropped"])
     kept, dropped = frame[~frame["dropped"].astype(bool)], frame[frame["dropped"].astype(bool)]
-    coefficient_label = {"label": "coefficient of xᵏ"}
+    coefficient_label = {"label": "coefficient of power k"}
     truth = frame.dropna(subset=["true"])
-    coefficient = dict(ylabel="coefficient of xᵏ")
+    coefficient = dict(ylabel="coefficient of power k")
     stems = {"x": kept["power"].to_numpy(dtype=float), "y0": np.zeros(len(kept)),
              "y1": kept["fitted"].to_numpy(dtype=float)}
     layers = {
@@ -321,8 +321,9 @@ def coefficients(frame: pd.DataFrame | None) -> Shown:
     }
     ranges = {"x": (-0.5, max(len(frame), 1) - 0.5),
               "y": padded(np.concatenate([frame["fitted"], truth["true"], [0.0]]))}
-    return Shown(layers, ranges, "Coefficients in x (hover for values)",
-                 dict(xlabel="power k", ylabel="coefficient of xᵏ"))
+    variable = frame.attrs.get("variable", "x")
+    return Shown(layers, ranges, f"Coefficients in {variable} (hover for values)",
+                 dict(xlabel="power k", ylabel="coefficient of power k"))
 
 
 def regularization_path(path) -> Shown:

@@ -113,6 +113,7 @@ class Snapshot:
     target_train: np.ndarray
     alpha_: float | None = None
     coef_: np.ndarray | None = None
+    coef_variable: str = "x"
     true_coef: np.ndarray | None = field(default=None)
     estimator: Pipeline | None = field(default=None, compare=False)
     has_truth: bool = True
@@ -144,7 +145,8 @@ class Snapshot:
             settings=model.estimator_settings(), noise=data.noise(), average=average,
             target_grid=data.expected_y(average.x),
             target_train=data.expected_y(x[is_train]),
-            alpha_=model.alpha_, coef_=model.coef_, true_coef=true_coef,
+            alpha_=model.alpha_, coef_=model.coef_, coef_variable=model.coef_variable_,
+            true_coef=true_coef,
             estimator=model.estimator_, has_truth=getattr(type(data), "has_truth", True),
             true_rmse=model.true_rmse_)
 
@@ -767,16 +769,19 @@ def learning_curve(snap: Snapshot, n_sizes: int = 12) -> pd.DataFrame:
 
 
 def coefficients(snap: Snapshot) -> pd.DataFrame | None:
-    """Return the fit's coefficients in x, next to the truth's when it is a polynomial.
+    """Return the fit's coefficients, next to the truth's when it is a polynomial.
 
-    ``dropped`` marks the powers whose standardized coefficient is exactly 0
-    (LASSO's zeros).  For an interval symmetric about 0 the coefficient in x
-    is then exactly 0 too; otherwise mapping x onto [-1, 1] mixes powers.
+    The coefficients are in x, or in the scaled t = (x - c) / h where those in
+    x cannot reproduce the fit (``RegressionModel.coef_variable_``); the
+    truth's are then in t as well.  The frame's ``attrs["variable"]`` names
+    it.  ``dropped`` marks the powers whose standardized coefficient is
+    exactly 0 (LASSO's zeros).  Their coefficient in t is exactly 0; in x
+    too for an interval symmetric about 0, otherwise mapping mixes powers.
 
     Returns
     -------
-    DataFrame with columns power, fitted, true (NaN where unknown), dropped; None
-    when the coefficients in x exceed the floating-point range.
+    DataFrame with columns power, fitted, true (NaN where unknown), dropped;
+    None without a fit.
     """
     if snap.coef_ is None:
         return None
@@ -784,14 +789,25 @@ def coefficients(snap: Snapshot) -> pd.DataFrame | None:
     power = np.arange(len(fitted))
     true = np.full(len(fitted), np.nan)
     if snap.true_coef is not None:  # a polynomial: its higher powers are known zeros
-        known = snap.true_coef[: len(fitted)]
+        known = _in_variable(snap, snap.true_coef)[: len(fitted)]
         true[:] = 0.0
         true[: len(known)] = known
     dropped = np.zeros(len(fitted), dtype=bool)
     regressor = snap.estimator[-1] if snap.estimator is not None else None
     if snap.degree > 0 and regressor is not None:
         dropped[1:] = np.ravel(regressor.coef_) == 0
-    return pd.DataFrame({"power": power, "fitted": fitted, "true": true, "dropped": dropped})
+    frame = pd.DataFrame({"power": power, "fitted": fitted, "true": true, "dropped": dropped})
+    frame.attrs["variable"] = snap.coef_variable
+    return frame
+
+
+def _in_variable(snap: Snapshot, coef_in_x: np.ndarray) -> np.ndarray:
+    """Return a polynomial in x as one in the snapshot's coefficient variable."""
+    if snap.coef_variable == "x":
+        return coef_in_x
+    to_unit = snap.estimator[0]  # x = c + h·t
+    x_of_t = np.polynomial.Polynomial([to_unit.center_, to_unit.half_width_])
+    return np.polynomial.Polynomial(coef_in_x)(x_of_t).coef
 
 
 def residuals(snap: Snapshot) -> pd.DataFrame:

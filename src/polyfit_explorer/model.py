@@ -42,6 +42,7 @@ __all__ = [
     "Scores",
     "polynomial_regression",
     "raw_coefficients",
+    "scaled_coefficients",
 ]
 
 #: The settings of a model that a user sets (the sidebar, in this order, and a
@@ -77,6 +78,9 @@ LASSO_N_ALPHAS = 40
 LASSO_EPS = 1e-5
 LASSO_MAX_ITER = 10_000
 
+#: Coefficients in x are reported when they reproduce the fit to this, relative to its size.
+RAW_TOLERANCE = 1e-6
+
 #: Above this many training points alpha is cross-validated on a random subsample
 #: of this size (drawn with ``random_state``); the fit then uses every training
 #: point with that alpha.  With 800,000 training points, Ridge's CV took 2.9 s;
@@ -84,9 +88,14 @@ LASSO_MAX_ITER = 10_000
 CV_MAX_POINTS = 20_000
 
 
+#: y whose standard deviation is within this of its largest |y| is constant for R²:
+#: 2⁶ times float64's rounding error.
+CONSTANT_SPREAD = 64 * np.finfo(float).eps
+
+
 @dataclass(frozen=True)
 class Scores:
-    """R², RMSE and MAE on one split; ``r2`` is None with fewer than 2 points."""
+    """R², RMSE and MAE on one split; ``r2`` is None with fewer than 2 points or constant y."""
 
     r2: float | None
     rmse: float | None
@@ -110,19 +119,23 @@ def _rmse(residual: np.ndarray) -> float:
     return float(np.sqrt(np.mean(residual**2)))
 
 
-def _r2(y_true: np.ndarray, residual: np.ndarray) -> float:
-    """``r2_score``'s value, also when y_true's spread is too small to divide by.
+def _r2(y_true: np.ndarray, residual: np.ndarray) -> float | None:
+    """``r2_score``'s value; None where y has no spread, as R² is then 0/0.
 
-    With a subnormal total sum of squares (y of 0 and 1e-154, say) the division
-    overflows; such y are constant for R², which scikit-learn scores 1.0 for a
-    perfect fit and 0.0 otherwise.
+    scikit-learn scores constant y 1.0 for a perfect fit and 0.0 otherwise,
+    so a fit of constant y showed 0.00 with an error of 1e-16 and 1.0 with
+    another constant.  "No spread" allows for rounding: a spread within
+    CONSTANT_SPREAD of the largest |y|.  y is scaled by that first, so a
+    tiny spread (1e-154) can neither underflow nor overflow.
     """
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        spread = y_true - y_true.mean()
-        r2 = 1.0 - (residual @ residual) / (spread @ spread)
-    if np.isfinite(r2):
-        return float(r2)
-    return 1.0 if not residual.any() else 0.0
+    scale = np.max(np.abs(y_true))
+    if scale == 0 or not np.isfinite(scale):
+        return None
+    spread = (y_true - y_true.mean()) / scale
+    if np.sqrt(np.mean(spread**2)) <= CONSTANT_SPREAD:
+        return None
+    residual = residual / scale
+    return float(1.0 - (residual @ residual) / (spread @ spread))
 
 
 def _result(doc: str, **kw) -> param.Parameter:
@@ -200,8 +213,13 @@ class RegressionModel(param.Parameterized):
         "data's index. Replaced when the data or the split change, not on a refit.")
     y_pred_ = _result("Predictions of the fit at every row of the data.")
     coef_ = _result(
-        "Polynomial coefficients in x, constant term first; None when they exceed the "
-        "floating-point range (a high degree on a narrow interval or one far from 0).")
+        "Polynomial coefficients, constant term first, in the variable coef_variable_ names: "
+        "x when coefficients in x reproduce the fit to 1e-6, else the scaled t the fit uses "
+        "(a high degree on an interval far from 0, such as [100, 110], needs coefficients "
+        "in x beyond what floating point can cancel).")
+    coef_variable_ = _result(
+        "The variable of coef_: 'x', or 't = (x − c) / h', the data's interval mapped "
+        "onto [-1, 1].", kind=param.String)
     train_score_ = _result("R² on the training split.")
     test_score_ = _result("R² on the test split; None with fewer than 2 test points.")
     train_rmse_ = _result("Root-mean-square error on the training split.")
@@ -367,6 +385,8 @@ class RegressionModel(param.Parameterized):
         train = Scores.of(y[is_train], y_pred[is_train])
         test = Scores.of(y[is_test], y_pred[is_test])
         messages += self._size_messages(n_train, n_test)
+        messages += self._constant_messages({"train": train, "test": test},
+                                            {"train": n_train, "test": n_test})
         if (n_excluded := int((role == 2).sum())):
             messages.append(f"{n_excluded} excluded point{'s' * (n_excluded > 1)} "
                             "left out of training and testing.")
@@ -379,6 +399,7 @@ class RegressionModel(param.Parameterized):
             true_rmse_=self._true_rmse(estimator),
             edf_=effective_dof(estimator, x[is_train, None]),
             estimator_=estimator, alpha_=alpha, y_pred_=y_pred, coef_=coef,
+            coef_variable_=variable,
             train_score_=train.r2, test_score_=test.r2, train_rmse_=train.rmse,
             test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
             n_train_=n_train, n_test_=n_test, messages_=messages + coef_messages,
@@ -451,6 +472,18 @@ class RegressionModel(param.Parameterized):
         if n_train < 2:
             messages.append("Fewer than 2 training points: train R² is undefined.")
         return messages
+
+    @staticmethod
+    def _constant_messages(scores: dict[str, Scores], sizes: dict[str, int]) -> list[str]:
+        """Say where R² is undefined because y does not vary (0/0), not for lack of points."""
+        constant = [split for split in SPLITS if scores[split].r2 is None and sizes[split] >= 2]
+        if not constant:
+            return []
+        names = {"train": "training", "test": "test"}
+        where = " and ".join(names[split] for split in constant)
+        splits = "splits" if len(constant) > 1 else "split"
+        return [f"y is constant on the {where} {splits}: R², the share of y's variance "
+                "explained, is undefined (0/0); RMSE and MAE still apply."]
 
     def _grid_messages(self, regressor) -> list[str]:
         """Warn when cross-validation (``regressor``, None without) chose an end of its grid."""
@@ -530,20 +563,35 @@ def _regressor(degree, penalty, alpha_mode, alpha, cv_folds, random_state, loss)
                    precompute=True)
 
 
-def raw_coefficients(estimator: Pipeline) -> np.ndarray:
-    """Return the fitted pipeline's polynomial in x, constant term first.
+def scaled_coefficients(estimator: Pipeline) -> tuple[np.ndarray, tuple[float, float]]:
+    """Return the fitted pipeline's polynomial in t = (x - c) / h, and (c, h).
 
-    Undoes the pipeline's scalings: the regressor's weights give a polynomial
-    in t = (x - center) / half-width, which is then composed with that map.
+    Undoes the standardization of the powers of t: what the regressor's
+    weights mean in the variable the pipeline maps x to.
     """
     to_unit, features, scaler, regressor = (step for _, step in estimator.steps)
     weights = np.ravel(regressor.coef_) / scaler.scale_
     in_t = np.zeros(features.degree + 1)
     in_t[features.powers_[:, 0]] = weights
     in_t[0] += regressor.intercept_ - weights @ scaler.mean_
-    unit = NumpyPolynomial([-to_unit.center_, 1.0]) / to_unit.half_width_
+    return in_t, (to_unit.center_, to_unit.half_width_)
+
+
+def raw_coefficients(estimator: Pipeline) -> np.ndarray:
+    """Return the fitted pipeline's polynomial in x, constant term first.
+
+    Composes :func:`scaled_coefficients` with t = (x - c) / h.  Far from 0
+    at a high degree these need not reproduce the fit (see
+    ``RegressionModel.coef_``).
+    """
+    in_t, (center, half_width) = scaled_coefficients(estimator)
+    return _in_x(in_t, center, half_width)
+
+
+def _in_x(in_t: np.ndarray, center: float, half_width: float) -> np.ndarray:
+    unit = NumpyPolynomial([-center, 1.0]) / half_width
     coef = NumpyPolynomial(in_t)(unit).coef
-    return np.pad(coef, (0, features.degree + 1 - len(coef)))
+    return np.pad(coef, (0, len(in_t) - len(coef)))
 
 
 def _finite(values: np.ndarray, name: str) -> np.ndarray:

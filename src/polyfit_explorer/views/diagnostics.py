@@ -170,7 +170,8 @@ TABS = (
         _learning, (),
         (lambda r: plots.learning_curve(r["curve"], r["noise_sd"]),)),
     Tab("Coefficients",
-        "Left: the fitted polynomial's coefficients of xᵏ, next to the truth's when the "
+        "Left: the fitted polynomial's coefficients of xᵏ (of the scaled tᵏ, as the title "
+        "says, where those of x cannot reproduce the fit), next to the truth's when the "
         "truth is a polynomial; hollow circles are powers LASSO set to exactly 0. Right: "
         "the coefficients of the standardized powers, which the penalty shrinks, against "
         "alpha; the dashed line is the model's alpha.",
