@@ -141,19 +141,19 @@ def naive_u_curve(snap: Snapshot, alphas, replicates: int, seed: int):
             y = snap.target_train + snap.noise.sd * rng.standard_normal(len(x))
             fits[r] = clone(estimator).fit(x, y).predict(grid)
         all_fits.append(fits)
-        stats.append(decompose(fits, snap.target_grid))
+        stats.append(decompose(fits, snap.target_grid, snap.average.weights))
     return all_fits, stats
 
 
-def decompose(fits: np.ndarray, target: np.ndarray) -> tuple[float, float]:
-    """Bias² and variance of the fits (R, grid), as the module defines them."""
+def decompose(fits: np.ndarray, target: np.ndarray, weights) -> tuple[float, float]:
+    """Mean-fit bias² and variance of the fits (R, grid), averaged over x with ``weights``."""
     return (
-        float(np.mean((fits.mean(axis=0) - target) ** 2)),
-        float(np.mean(fits.var(axis=0, ddof=1))),
+        float((fits.mean(axis=0) - target) ** 2 @ weights),
+        float(fits.var(axis=0, ddof=1) @ weights),
     )
 
 
-def z_scores(fits: np.ndarray, target, exact_bias2, exact_variance) -> tuple[float, float]:
+def z_scores(fits, target, weights, exact_bias2, exact_variance) -> tuple[float, float]:
     """How many Monte-Carlo standard errors bias² and variance lie from the closed forms.
 
     The variance is the mean over replicates of each one's mean squared
@@ -165,10 +165,10 @@ def z_scores(fits: np.ndarray, target, exact_bias2, exact_variance) -> tuple[flo
     r = len(fits)
     mean = fits.mean(axis=0)
     deviation = fits - mean
-    bias2, variance = decompose(fits, target)
-    per_replicate = (deviation**2).mean(axis=1) * r / (r - 1)
+    bias2, variance = decompose(fits, target, weights)
+    per_replicate = (deviation**2) @ weights * r / (r - 1)
     se_variance = per_replicate.std(ddof=1) / np.sqrt(r)
-    linear = (deviation * (mean - target)).mean(axis=1)
+    linear = (deviation * (mean - target)) @ weights
     se_bias2 = np.hypot(2 * linear.std(ddof=1) / np.sqrt(r), np.sqrt(2) * exact_variance / r)
     return (
         (bias2 - exact_bias2 - exact_variance / r) / se_bias2,
@@ -187,7 +187,7 @@ def check_u_curve(model: str, snap: Snapshot, ours, naive_fits) -> tuple[list[st
             snap, REPLICATES, seed=0, degree=degree, alpha=row["alpha"] or 0.0
         ).fits
         for who, fits in (("ours", our_fits), ("naive", naive_fits[degree])):
-            scores = z_scores(fits, snap.target_grid, *exact)
+            scores = z_scores(fits, snap.target_grid, snap.average.weights, *exact)
             for name, z in zip(("bias²", "variance"), scores, strict=True):
                 worst = max(worst, abs(z))
                 if not abs(z) <= MAX_Z:
@@ -218,7 +218,7 @@ def naive_validation_curve(snap: Snapshot) -> dict[str, np.ndarray]:
     degrees = np.arange(1, MAX_DEGREE + 1)
     cv_alpha = snap.settings["penalty"] != "none" and snap.settings["alpha_mode"] == "cv"
     kw = dict(param_name="polynomialfeatures__degree", cv=folds)
-    kw["scoring"] = "neg_root_mean_squared_error"
+    kw["scoring"] = "neg_mean_squared_error"  # the CV RMSE is √(mean fold MSE)
     train, test, cv = [], [], []
     for degree in degrees:
         fitted = snap.make_estimator(degree=degree).fit(x, y)
@@ -239,8 +239,8 @@ def naive_validation_curve(snap: Snapshot) -> dict[str, np.ndarray]:
         degree=degrees,
         train_rmse=np.asarray(train),
         test_rmse=np.asarray(test),
-        cv_rmse=cv.mean(axis=1),
-        cv_se=cv.std(axis=1, ddof=1) / np.sqrt(cv.shape[1]),
+        cv_rmse=np.sqrt(cv.mean(axis=1)),
+        cv_se=cv.std(axis=1, ddof=1) / np.sqrt(cv.shape[1]) / (2 * np.sqrt(cv.mean(axis=1))),
     )
 
 

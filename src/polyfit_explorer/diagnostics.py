@@ -46,6 +46,7 @@ from .model import (
     polynomial_regression,
 )
 from .parameters import Integer
+from .verdict import Verdict, judge
 
 __all__ = [
     "AlphaPath",
@@ -62,6 +63,7 @@ __all__ = [
     "learning_curve",
     "residuals",
     "validation_curve",
+    "verdict",
 ]
 
 #: Bias² and variance are averaged over this many evenly spaced x.
@@ -900,3 +902,26 @@ class Diagnostics(param.Parameterized):
     def coefficients(self) -> pd.DataFrame:
         """Return :func:`coefficients`."""
         return coefficients(self.snapshot())
+
+    def verdict(self) -> Verdict:
+        """Return :func:`verdict`, with the validation curve up to ``max_degree`` or further."""
+        return verdict(self.snapshot(), max_degree=self.max_degree)
+
+
+# ---- the verdict --------------------------------------------------------------
+
+
+def verdict(snap: Snapshot, curve: pd.DataFrame | None = None,
+            max_degree: int = 15) -> Verdict:
+    """Judge whether the snapshot's fit under- or over-fits: see :mod:`.verdict`.
+
+    The evidence is ``curve``, the snapshot's :func:`validation_curve`
+    (computed up to ``max_degree``, or to the fit's degree if that is
+    higher, when not given), and the fit's true error against the noise
+    floor when the truth is known.
+    """
+    if curve is None:
+        curve = validation_curve(snap, max(max_degree, snap.degree))
+    noise_floor = snap.noise_floor if snap.has_truth else math.nan
+    return judge(curve, snap.degree, len(snap.y_train), snap.true_rmse, noise_floor,
+                 y_scale=float(np.abs(snap.y_train).max(initial=0.0)))
