@@ -23,10 +23,11 @@ import holoviews.plotting.bokeh  # registers the backend that .opts() needs
 import numpy as np
 import pandas as pd
 
-__all__ = ["COLORS", "RASTER_THRESHOLD", "Layer", "curve_columns", "data_ranges", "editable",
-           "editable_columns", "excluded", "fit", "identity", "identity_columns", "padded",
-           "pinned", "point_columns", "predicted_vs_actual", "prediction_columns",
-           "prediction_ranges", "raster_input", "rasterized", "samples", "truth"]
+__all__ = ["COLORS", "RASTER_THRESHOLD", "TRUTH_LABEL", "Layer", "curve_columns",
+           "data_ranges", "editable", "editable_columns", "excluded", "fit", "identity",
+           "identity_columns", "padded", "pinned", "point_columns", "predicted_vs_actual",
+           "prediction_columns", "prediction_ranges", "raster_input", "rasterized", "samples",
+           "truth"]
 
 #: Colours of the two splits, also used by the scores table.
 COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
@@ -104,9 +105,14 @@ def samples(columns: dict, split: str) -> hv.Points:
         color=COLORS[split], size=6, alpha=0.8, line_color=None, tools=["hover"])
 
 
+#: The legend of the dashed curve: E[y|x], what a fit estimates, which is the
+#: ground truth shifted by the noise's mean (``DataGenerator.expected_y``).
+TRUTH_LABEL = "E[y|x] (truth + noise mean)"
+
+
 def truth(columns: dict) -> hv.Curve:
-    """Draw the noiseless ground truth (columns x, truth)."""
-    return hv.Curve(columns, "x", hv.Dimension("truth", label="y"), label="ground truth").opts(
+    """Draw E[y|x] = ground truth + noise mean (columns x, truth): what a fit estimates."""
+    return hv.Curve(columns, "x", hv.Dimension("truth", label="y"), label=TRUTH_LABEL).opts(
         color=TRUTH_COLOR, line_dash="dashed", line_width=2)
 
 

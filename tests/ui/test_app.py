@@ -12,15 +12,23 @@ import re
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from ._bokeh import READ_SOURCES, REMEMBER_SOURCES, RENDERED, SENT_SINCE, sources
+from polyfit_explorer import DataGenerator
+
+from ._bokeh import READ_SOURCES, REMEMBER_SOURCES, RENDERED, SENT_SINCE, SETTLED, sources
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 N_SAMPLES, TEST_SIZE, GRID_POINTS = 200, 0.2, 500
+
+#: Every legend entry's label in the page.
+LEGEND_LABELS = """() => Array.from(Bokeh.documents[0].all_models)
+  .filter(model => model.type === "LegendItem").map(item => item.label.value)"""
+
 
 def wait_for_change(page: Page, layer: str, before: dict[str, list]):
     """Wait until ``layer``'s data in the browser differ from ``before``."""
@@ -167,6 +175,21 @@ def test_refused_x_min_keeps_state_and_says_why(app: Page):
     wait_for_change(app, "train", before["train"])
     expect(alert).to_be_hidden()
     assert min(merged(sources(app), "x")) >= -4
+
+
+def test_the_dashed_curve_is_the_truth_plus_the_noise_mean_and_says_so(page: Page,
+                                                                        app_url: str):
+    page.goto(f"{app_url}?data.noise_mean=4")
+    page.wait_for_function(RENDERED)
+    page.wait_for_function(SETTLED)
+    truth = sources(page)["truth"]
+    x = np.array(truth["x"])
+    # E[y|x]: what the true error is measured against, and what a fit estimates.
+    np.testing.assert_allclose(truth["truth"], DataGenerator().ground_truth(x) + 4, rtol=1e-12)
+    assert "E[y|x] (truth + noise mean)" in page.evaluate(LEGEND_LABELS)
+    card = page.locator("p.truth")
+    expect(card).to_contain_text("True error (fit against E[y|x] = truth + noise mean): RMSE")
+    expect(card).not_to_contain_text("noiseless")
 
 
 def save_screenshot(page: Page, path: Path):

@@ -45,7 +45,7 @@ from ._bokeh import (
     sources_with,
     wait_for_source,
 )
-from .test_app import number_field, save_screenshot, wait_for_change
+from .test_app import LEGEND_LABELS, number_field, save_screenshot, wait_for_change
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "screenshot-diagnostics.png"
@@ -133,11 +133,6 @@ def test_tapping_a_degree_on_the_validation_curve_fits_it(app: Page):
     app.wait_for_function(
         f"columns => ({SPANS})(columns).join() === '7'", arg=VALIDATION, timeout=COMPUTE_TIMEOUT
     )
-
-
-#: Every legend entry's label in the page.
-LEGEND_LABELS = """() => Array.from(Bokeh.documents[0].all_models)
-  .filter(model => model.type === "LegendItem").map(item => item.label.value)"""
 
 
 def read_bias_variance(page: Page) -> dict[str, Locator]:

@@ -79,7 +79,7 @@ def scores_html(m: RegressionModel, state: str = "") -> str:
 
 
 def _truth_text(m: RegressionModel) -> str:
-    return (f"True error (fit against the noiseless truth): RMSE "
+    return (f"True error (fit against E[y|x] = truth + noise mean): RMSE "
             f"<span class='true-rmse'>{_number(m.true_rmse_)}</span> · noise floor "
             f"σ = <span class='noise-sd'>{_number(m.data.noise_floor())}</span> · effective "
             f"degrees of freedom <span class='edf'>{m.edf_:.3g}</span> "
