@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from polyfit_explorer import DataGenerator
+from polyfit_explorer.plots import RASTER_THRESHOLD
 
 from ._bokeh import READ_SOURCES, REMEMBER_SOURCES, RENDERED, SENT_SINCE, SETTLED, sources
 
@@ -175,6 +176,39 @@ def test_refused_x_min_keeps_state_and_says_why(app: Page):
     wait_for_change(app, "train", before["train"])
     expect(alert).to_be_hidden()
     assert min(merged(sources(app), "x")) >= -4
+
+
+#: The axis labels ``[x, y]`` of each figure titled ``title``, as the page draws them.
+AXIS_LABELS = """title => Array.from(Bokeh.documents[0].all_models).filter(
+  model => model.type === "Figure" && model.title?.text === title).map(
+  figure => [figure.below[0].axis_label, figure.left[0].axis_label])"""
+
+#: Above 20,000 points (plots.RASTER_THRESHOLD) the scatters are Datashader images.
+LARGE_N = 30_000
+#: The first large data import Datashader and compile its aggregation: seconds.
+LARGE_TIMEOUT = 120_000
+
+
+@pytest.mark.parametrize("n_samples", [N_SAMPLES, LARGE_N])
+def test_predicted_against_actual_axes_name_actual_and_predicted_y(page: Page, app_url: str,
+                                                                  n_samples: int):
+    page.goto(f"{app_url}?data.n_samples={n_samples}", timeout=LARGE_TIMEOUT)
+    page.wait_for_function(RENDERED, timeout=LARGE_TIMEOUT)
+    page.wait_for_function(SETTLED, timeout=LARGE_TIMEOUT)
+    # Point by point at 200, one image at 30,000: the train layer holds no points then.
+    drawn = len(sources(page)["train_predictions"]["y"])
+    assert (drawn > 0) == (n_samples <= RASTER_THRESHOLD)
+    labels = [["actual y", "predicted y"]]
+    assert page.evaluate(AXIS_LABELS, "Predicted against actual") == labels
+
+    # A refit (and, at 30,000, a new image) keeps them.
+    before = sources(page)
+    degree = number_slider(page, "Degree")
+    degree.focus()
+    degree.press("ArrowRight")
+    wait_for_change(page, "fit", before["fit"])
+    page.wait_for_function(SETTLED, timeout=LARGE_TIMEOUT)
+    assert page.evaluate(AXIS_LABELS, "Predicted against actual") == labels
 
 
 def test_the_dashed_curve_is_the_truth_plus_the_noise_mean_and_says_so(page: Page,
