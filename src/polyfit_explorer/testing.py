@@ -175,25 +175,30 @@ RENDERED = """() => {
 #: the fit was computed for.  The Explorer tags the fit curve's data source with
 #: its settings as a link query after every change (``views.explorer``), and
 #: writes the same query into the scores table's ``data-state`` and the page's
-#: URL; the Degree slider must show the degree in it, and the diagnostics tab on
-#: screen tags its first figure with the query its result is of.  A page
-#: without a scores table with a ``data-state`` (another app, such as the
-#: benchmarks' floor) has nothing to agree.
+#: URL; the Degree slider must show the degree in it, the diagnostics tab on
+#: screen tags its first figure with the query its result is of, and the hint
+#: (``views.hint``) writes it into its ``data-state`` once the verdict of that
+#: state has arrived.  A page without a scores table with a ``data-state``
+#: (another app, such as the benchmarks' floor) has nothing to agree.
 SHOWN_STATE = """
   const models = Array.from(doc.all_models);
-  const scores = models.find(m => typeof m.text === "string" && m.text.includes("data-state"));
+  // Panel's HTML panes hold their markup escaped: parse it twice.
+  const parse = text => new DOMParser().parseFromString(text, "text/html");
+  const panes = models.filter(m => typeof m.text === "string" && m.text.includes("data-state"))
+    .map(m => parse(parse(m.text).documentElement.textContent));
+  const find = selector => panes.map(p => p.querySelector(selector)).find(e => e !== null);
+  const table = find("table.scores");
+  const hint = find("p.hint");
   const fit = models.find(m => m.type === "ColumnDataSource" && "fit" in m.data
                           && Array.isArray(m.tags) && m.tags.length > 0);
   const disagree = [];
-  if (scores !== undefined && fit === undefined) disagree.push("fit (no settings tag)");
+  if (table !== undefined && fit === undefined) disagree.push("fit (no settings tag)");
   if (fit !== undefined) {
     const state = fit.tags[0];
     const location = models.find(m => m.type === "Location");
     if (location !== undefined && location.search !== "?" + state) disagree.push("url");
-    const parse = text => new DOMParser().parseFromString(text, "text/html");
-    const table = scores && parse(parse(scores.text).documentElement.textContent)
-      .querySelector("table.scores");
     if (!table || table.dataset.state !== state) disagree.push("scores");
+    if (hint !== undefined && hint.dataset.state !== state) disagree.push("hint");
     const degree = models.find(m => m.data !== undefined && m.data !== null
                                && m.data.label === "Degree" && "value_throttled" in m.data);
     if (degree && String(degree.data.value) !== new URLSearchParams(state).get("degree"))

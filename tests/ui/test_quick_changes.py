@@ -6,6 +6,8 @@ what a quick user must see: the last value wins and the page shows one state.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
@@ -72,6 +74,8 @@ def test_choosing_a_penalty_fills_both_alpha_plots_and_tabs_switch_cleanly(app: 
     """Both stayed blank ([0, 1] ranges) on a fresh page; switching tabs then threw
     "Cannot read properties of undefined (reading 'top_panel')"."""
     app.get_by_role("radio", name="L2 (Ridge)").check()
+    # The page was settled before the click: wait until it names the new state.
+    expect(app).to_have_url(re.compile(r"penalty=l2"))
     app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
     assert_shows_its_data(app, ["alpha", "cv_rmse"], 49)
 

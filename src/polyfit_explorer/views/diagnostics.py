@@ -28,7 +28,7 @@ from .figure import Figure
 from .live import LiveResult
 from .text import as_text
 
-__all__ = ["TABS", "DiagnosticsView", "Tab", "bias_variance_html"]
+__all__ = ["TABS", "VERDICT_TAB", "DiagnosticsView", "Tab", "bias_variance_html"]
 
 PENALTY_NAMES = {value: name for name, value in PENALTIES.items()}
 #: The tabs diagnose at most this many training points, a random subsample of
@@ -50,6 +50,8 @@ class Tab:
     settings: tuple[str, ...]
     figures: tuple[Callable[[dict], plots.Shown], ...]
     table: Callable[[dict], str] | None = None
+    #: Computed after every change whatever tab is shown, not only while shown.
+    always_live: bool = False
 
 
 # ---- what each tab computes (in a worker thread) ------------------------------
@@ -57,7 +59,10 @@ class Tab:
 
 def _validation(inputs) -> dict:
     snap, settings = inputs
-    return {"curve": diagnostics.validation_curve(snap, settings["max_degree"]),
+    top = settings["max_degree"]
+    # The verdict needs the curve at the fit's degree too, which may lie beyond the figure's.
+    curve = diagnostics.validation_curve(snap, max(top, snap.degree))
+    return {"curve": curve[curve["degree"] <= top], "verdict": diagnostics.verdict(snap, curve),
             "path": diagnostics.alpha_path(snap), "degree": snap.degree,
             "penalty": PENALTY_NAMES[snap.penalty_at(snap.degree)]}
 
@@ -140,6 +145,9 @@ def bias_variance_html(result) -> str:
             "variance / R, by which the mean of R fits still scatters.</p>")
 
 
+#: The tab whose result holds the verdict (see ``_validation``).
+VERDICT_TAB = "Validation curve"
+
 #: The tabs, in their order on the page.
 TABS = (
     Tab("Validation curve",
@@ -149,7 +157,9 @@ TABS = (
         "**Click a degree** to fit it.",
         _validation, ("max_degree",),
         (lambda r: plots.validation_curve(r["curve"], r["degree"]),
-         lambda r: plots.alpha_errors(r["path"], r["penalty"]))),
+         lambda r: plots.alpha_errors(r["path"], r["penalty"])),
+        # Its result holds the verdict the scores card shows after every change.
+        always_live=True),
     Tab("Bias & variance",
         "The truth is known, so the model is refitted to R fresh samples: the same x, fresh "
         "noise. **Bias²** is how far their mean fit is from E[y|x]; **variance** is how much "
@@ -331,10 +341,15 @@ class DiagnosticsView(pn.viewable.Viewer):
         for result in self.results.values():
             result.invalidate()
 
+    @property
+    def verdict(self) -> LiveResult:
+        """The live result whose ``result["verdict"]`` is the fit's :class:`~.verdict.Verdict`."""
+        return self.results[VERDICT_TAB]
+
     @param.depends("active", watch=True)
     def _show(self):
-        for index, result in enumerate(self.results.values()):
-            result.active = index == self.active
+        for index, tab in enumerate(TABS):
+            self.results[tab.title].active = index == self.active or tab.always_live
 
     def set_degree(self, x=None, **_):
         """Fit the degree nearest to ``x``: the validation curve's tap handler."""

@@ -24,6 +24,7 @@ from .data_controls import DataControls
 from .data_plot import DataPlot
 from .diagnostics import DiagnosticsView
 from .downloads import Downloads
+from .hint import VerdictHint
 from .live import dispatcher
 from .model_controls import ModelControls
 from .prediction_plot import PredictionPlot
@@ -89,6 +90,8 @@ class Explorer(pn.viewable.Viewer):
         self.diagnostics = DiagnosticsView(diagnostics=Diagnostics(model=self.model),
                                            on_error=self._on_error,
                                            stamp=lambda: self.state)
+        self.hint = VerdictHint(result=self.diagnostics.verdict)
+        self.hint.update(self.state, refit=False)
 
     @property
     def _current_title(self) -> str:
@@ -133,6 +136,7 @@ class Explorer(pn.viewable.Viewer):
                 return
             self.data_plot.figure.tag("fit", state)
             self.scores.update(state)
+            self.hint.update(state, refit=bool(names & set(OUTPUTS)))
             if "estimator_" in names:
                 self.message = ""
             if self._location is not None:
@@ -197,7 +201,8 @@ class Explorer(pn.viewable.Viewer):
 
     def _main(self) -> list:
         plots = pn.Row(self.data_plot, self.prediction_plot, sizing_mode="stretch_width")
-        return [plots, self.scores, "### Why does it fit like this?", self.diagnostics]
+        return [plots, self.scores, self.hint, "### Why does it fit like this?",
+                self.diagnostics]
 
     def __panel__(self):
         """Return the app's page, built once per Explorer."""

@@ -64,6 +64,11 @@ class LiveResult(param.Parameterized):
     active = param.Boolean(
         default=False, doc="Whether the result is on screen; a hidden one computes nothing.")
 
+    fresh = param.Boolean(
+        default=False,
+        doc="Whether the result or error is of the current inputs: False from a change "
+            "until a result computed from the changed inputs is applied.")
+
     def __init__(self, compute, read, stamp=None, **params):
         super().__init__(**params)
         self._compute, self._read, self._stamp = compute, read, stamp or str
@@ -78,6 +83,7 @@ class LiveResult(param.Parameterized):
     def invalidate(self, *events):
         """Mark the result out of date; recompute at once if it is shown."""
         self._stale = True
+        self.fresh = False
         if self.active:
             self.refresh()
 
@@ -148,9 +154,10 @@ class LiveResult(param.Parameterized):
     def _apply(self, outcome, stamp: str):
         ok, value = outcome
         if ok:
-            self.param.update(result=value, error="", shown=stamp)
+            self.param.update(result=value, error="", shown=stamp, fresh=True)
         else:
-            self.param.update(error=f"Could not compute this diagnostic: {value}", shown=stamp)
+            self.param.update(error=f"Could not compute this diagnostic: {value}", shown=stamp,
+                              fresh=True)
 
 
 def dispatcher():

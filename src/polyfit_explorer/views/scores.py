@@ -1,4 +1,4 @@
-"""The scores card: train and test scores, the true error, alpha, the hint and warnings.
+"""The scores card: train and test scores, the true error, alpha and warnings.
 
 One HTML pane, rewritten after the plots' data on every refit (see
 :meth:`Explorer._show`), so the browser reads the new fit before it lays out
@@ -23,10 +23,6 @@ table.scores { border-collapse: collapse; font-size: 1.05em; margin: 0 0 0.5em 0
 table.scores th, table.scores td { padding: 0.25em 1.2em 0.25em 0; text-align: right; }
 table.scores td { font-variant-numeric: tabular-nums; }
 table.scores tbody th { text-align: left; }
-p.hint { padding: 0.5em 0.8em; border-left: 4px solid #888; max-width: 60em; }
-p.hint.over { border-color: #d62728; }
-p.hint.under { border-color: #ff7f0e; }
-p.hint.balanced { border-color: #2ca02c; }
 ul.fit-warnings { color: #b35900; max-width: 60em; }
 """
 
@@ -55,7 +51,10 @@ class ScoresCard(pn.viewable.Viewer):
 
 
 def scores_html(m: RegressionModel, state: str = "") -> str:
-    """Return the scores table, chosen alpha, hint and warnings as HTML."""
+    """Return the scores table, chosen alpha and warnings as HTML.
+
+    The verdict on the fit is shown apart, by :class:`~.hint.VerdictHint`.
+    """
     rows = "".join(
         f"<tr><th>{name}</th><td class='train-{key}'>{_number(train)}</td>"
         f"<td class='test-{key}'>{_number(test)}</td></tr>"
@@ -73,7 +72,6 @@ def scores_html(m: RegressionModel, state: str = "") -> str:
         f"<tbody>{rows}</tbody></table>"
         f"<p class='truth'>{_truth_text(m)}</p>"
         f"<p class='alpha'>{_alpha_text(m)}</p>"
-        f"<p class='hint {m.verdict_}'>{as_text(m.hint_)}</p>"
         + (f"<ul class='fit-warnings'>{warnings}</ul>" if warnings else "")
     )
 
