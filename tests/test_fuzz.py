@@ -28,6 +28,7 @@ from polyfit_explorer import (
     Sine,
     Step,
 )
+from polyfit_explorer.diagnostics import Snapshot, verdict
 from polyfit_explorer.model import SETTINGS
 from polyfit_explorer.parameters import InvalidValue, UpdateFailed
 
@@ -96,7 +97,7 @@ def assert_finite_fit(model: RegressionModel):
     assert (model.true_rmse_ is None) if not has_truth else math.isfinite(model.true_rmse_)
     assert np.isfinite(model.y_pred_).all()
     assert model.coef_ is None or np.isfinite(model.coef_).all()
-    assert all("nan" not in text.lower() for text in [*model.messages_, model.hint_])
+    assert all("nan" not in text.lower() for text in model.messages_)
 
 
 def snapshot(model: RegressionModel) -> tuple:
@@ -243,23 +244,25 @@ def test_coefficients_beyond_float_range_are_given_in_the_scaled_variable():
     assert np.isfinite(model.coef_).all()
 
 
-def test_verdict_with_an_exact_training_fit_does_not_divide_by_zero():
-    # Degree 0 on a constant training set fits it exactly (train RMSE 0); the test
-    # point at y = 1 then has an error: over-fitting, with no ratio to give.
+def test_verdict_of_an_exact_training_fit_is_no_rounding_story():
+    # Degree 0 on a constant training set fits it and every fold exactly (CV RMSE 0).
     data = Dataset.from_arrays([0.0] * 8 + [1.0], [0.0] * 8 + [1.0])
     model = RegressionModel(data=data, degree=0, test_size=0.5, random_state=0)
     assert model.train_rmse_ == 0
     assert model.test_rmse_ > 0
-    assert model.verdict_ == "over"
-    assert "training error 0" in model.hint_
+    result = verdict(Snapshot.of(model))
+    assert (result.kind, result.basis) == ("balanced", "cross-validation")
+    assert "rounding" not in result.text
 
 
-def test_under_fitting_hint_of_your_data_names_no_noise():
+def test_verdict_of_your_data_names_no_noise():
     data = Dataset.from_arrays([0.0] * 8 + [1.0], [0.0] * 8 + [1.0])
     model = RegressionModel(data=data, degree=0, test_size=0.5, random_state=4_294_967_295)
-    assert model.verdict_ == "under"
-    assert "nan" not in model.hint_.lower()
-    assert "noise" not in model.hint_
+    result = verdict(Snapshot.of(model))
+    assert result.basis == "cross-validation"
+    assert "nan" not in result.text.lower()
+    assert "noise" not in result.text
+    assert "σ" not in result.text
 
 
 def test_excluding_every_point_is_refused_by_name_and_kept():

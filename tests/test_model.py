@@ -229,7 +229,6 @@ def test_interpolation_and_small_test_sets_become_messages():
     assert any("Fewer than 2 test points" in m for m in model.messages_)
     assert model.test_score_ is None
     assert np.isfinite(model.test_rmse_)
-    assert model.hint_.startswith("Over-fitting")
 
 
 def test_lasso_non_convergence_is_a_message_not_a_warning():
@@ -243,20 +242,6 @@ def test_too_few_points_for_the_folds_uses_fewer_folds():
     assert model.n_train_ == 3
     assert model.estimator_[-1].cv.get_n_splits() == 3
     assert any("3 folds instead of 5" in m for m in model.messages_)
-
-
-def test_hint_reads_over_and_under_fitting():
-    under = RegressionModel(degree=1)
-    assert under.hint_.startswith("Under-fitting")
-    assert under.verdict_ == "under"
-    good = RegressionModel(degree=6)
-    assert good.hint_.startswith("Balanced")
-    assert good.verdict_ == "balanced"
-    over = RegressionModel(data=DataGenerator(n_samples=30, noise_sd=5.0), degree=15)
-    assert over.hint_.startswith("Over-fitting")
-    assert over.verdict_ == "over"
-    unknown = RegressionModel(data=DataGenerator(n_samples=10), test_size=0.1, degree=2)
-    assert unknown.verdict_ == "unknown"
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1"])

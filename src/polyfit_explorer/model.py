@@ -234,8 +234,6 @@ class RegressionModel(param.Parameterized):
         "penalty, less with Ridge); for LASSO 1 + the number of nonzero coefficients.")
     n_train_ = _result("Number of training points.")
     n_test_ = _result("Number of test points.")
-    verdict_ = _result("The scores' verdict: 'over', 'under' (fitting), 'balanced' or 'unknown'.")
-    hint_ = _result("The verdict in plain words, with the numbers behind it.")
     messages_ = _result("Warnings about the current fit, as sentences.", kind=param.List)
     cv_points_ = _result(
         "Number of training points the cross-validation of alpha used: all of them up to "
@@ -394,7 +392,6 @@ class RegressionModel(param.Parameterized):
                  getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None)))
         messages += self._grid_messages(search)
         coef, coef_messages = self._coefficients(estimator)
-        verdict, hint = self._verdict(train, test, n_train)
         return dict(
             true_rmse_=self._true_rmse(estimator),
             edf_=effective_dof(estimator, x[is_train, None]),
@@ -404,7 +401,6 @@ class RegressionModel(param.Parameterized):
             test_rmse_=test.rmse, train_mae_=train.mae, test_mae_=test.mae,
             n_train_=n_train, n_test_=n_test, messages_=messages + coef_messages,
             cv_points_=cv_points,
-            verdict_=verdict, hint_=hint,
         )
 
     def _coefficients(self, estimator) -> tuple[np.ndarray | None, list[str]]:
@@ -500,27 +496,6 @@ class RegressionModel(param.Parameterized):
         return [f"Cross-validation chose the {end} alpha it tried ({regressor.alpha_:.3g}); "
                 "the best alpha may lie beyond the grid."]
 
-    def _verdict(self, train: Scores, test: Scores, n_train: int) -> tuple[str, str]:
-        """Return the verdict ('over', 'under', 'balanced', 'unknown') and a sentence."""
-        if self.degree + 1 >= n_train:
-            return "over", ("Over-fitting: the curve passes through every training point, "
-                            "so the training error says nothing. Lower the degree.")
-        if test.r2 is None or train.r2 is None:
-            return "unknown", "Too few points to compare training and test error."
-        noise = self.data.noise_floor()  # NaN for your own data: the noise is unknown
-        if train.r2 < 0.5 or (noise > 0 and train.rmse > 1.5 * noise):
-            against = f" against noise σ {noise:.3g}" if np.isfinite(noise) else ""
-            return "under", (f"Under-fitting: even the training data are fitted poorly "
-                             f"(train R² {train.r2:.2f}, RMSE {train.rmse:.3g}{against}). "
-                             "Raise the degree or lower alpha.")
-        if test.rmse > 1.25 * train.rmse and train.r2 - test.r2 > 0.02:
-            # A fit through every training point has no error to divide by.
-            ratio = (f"{test.rmse / train.rmse:.1f}× the training error" if train.rmse > 0
-                     else f"{test.rmse:.3g} and the training error 0")
-            return "over", (f"Over-fitting: the test error is {ratio}. "
-                            "Lower the degree or raise alpha.")
-        return "balanced", ("Balanced: training and test errors are close "
-                            f"(RMSE {train.rmse:.3g} and {test.rmse:.3g}).")
 
 
 def polynomial_regression(degree: int, x_min: float, x_max: float, penalty: str = "none",
