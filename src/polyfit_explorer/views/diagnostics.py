@@ -274,6 +274,9 @@ class TabView(pn.viewable.Viewer):
 class DiagnosticsView(pn.viewable.Viewer):
     """Tabs of diagnostics of a :class:`Diagnostics`' model, each live while shown.
 
+    The validation curve is live whatever tab is shown: its result holds the
+    verdict (:attr:`verdict`).
+
     Examples
     --------
     >>> view = DiagnosticsView()
@@ -287,7 +290,8 @@ class DiagnosticsView(pn.viewable.Viewer):
 
     active = param.Integer(
         default=0, bounds=(0, len(TABS) - 1), label="Shown tab",
-        doc="Index of the tab on screen; only its diagnostic is computed.")
+        doc="Index of the tab on screen; only its diagnostic is computed, and the "
+            "validation curve's, which holds the verdict on the fit.")
 
     on_error = param.Callable(
         default=None, label="On error",
@@ -366,8 +370,9 @@ class DiagnosticsView(pn.viewable.Viewer):
         if self._view is None:
             # Not dynamic: a dynamic tab is rendered again each time it is shown, and
             # Bokeh then failed to lay out its figures ("Cannot read properties of
-            # undefined (reading 'top_panel')").  A hidden tab costs nothing anyway: it
-            # computes nothing, and its figures are built when its first result comes.
+            # undefined (reading 'top_panel')").  A hidden tab costs little anyway: it
+            # computes nothing (but the validation curve, for the verdict), and its
+            # figures are built when its first result comes.
             tabs = pmui.Tabs(*((title, view) for title, view in self.tabs.items()),
                              dynamic=False, active=self.param.active,
                              sizing_mode="stretch_width")
