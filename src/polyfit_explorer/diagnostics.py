@@ -66,8 +66,8 @@ __all__ = [
     "verdict",
 ]
 
-#: Bias² and variance are averaged over this many evenly spaced x.
-GRID_POINTS = 200
+#: Bias², variance and the true error are averaged over x with this many quadrature nodes.
+GRID_POINTS = NODES
 
 #: Alphas of the bias-variance curve against alpha: every other Ridge alpha.
 BIAS_VARIANCE_ALPHAS = RIDGE_ALPHAS[::2]

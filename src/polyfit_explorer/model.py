@@ -391,7 +391,7 @@ class RegressionModel(param.Parameterized):
         alpha = (None if self.loss == "huber" else
                  getattr(estimator[-1], "alpha_", getattr(estimator[-1], "alpha", None)))
         messages += self._grid_messages(search)
-        coef, coef_messages = self._coefficients(estimator)
+        coef, variable, coef_messages = self._coefficients(estimator)
         return dict(
             true_rmse_=self._true_rmse(estimator),
             edf_=effective_dof(estimator, x[is_train, None]),
@@ -403,19 +403,28 @@ class RegressionModel(param.Parameterized):
             cv_points_=cv_points,
         )
 
-    def _coefficients(self, estimator) -> tuple[np.ndarray | None, list[str]]:
-        """Return the coefficients in x, or None where float64 cannot hold them.
+    def _coefficients(self, estimator) -> tuple[np.ndarray, str, list[str]]:
+        """Return the coefficients, their variable ('x' or the scaled t) and a message.
 
-        The fit itself works on x mapped onto [-1, 1]; in x, a narrow interval or
-        one far from 0 at a high degree needs coefficients beyond 1e308.
+        The fit works on x mapped onto [-1, 1].  Its coefficients in x are
+        kept when they reproduce its predictions on the interval to 1e-6;
+        otherwise (at degree 20 on [100, 110] they reached 1e26 and missed the
+        fit by a factor 4e8) the coefficients in t are reported, and said so.
         """
+        in_t, (center, half_width) = scaled_coefficients(estimator)
+        t = self.data.average().x
+        fit = NumpyPolynomial(in_t)((t - center) / half_width)
         with np.errstate(over="ignore", invalid="ignore"):
-            coef = raw_coefficients(estimator)
-        if np.isfinite(coef).all():
-            return coef, []
-        return None, [f"At degree {self.degree} on [{self.data.x_min:g}, {self.data.x_max:g}] "
-                      "the coefficients in x exceed the floating-point range; the fit and "
-                      "its scores are unaffected."]
+            in_x = _in_x(in_t, center, half_width)
+            miss = np.max(np.abs(NumpyPolynomial(in_x)(t) - fit), initial=0.0)
+        if np.isfinite(in_x).all() and miss <= RAW_TOLERANCE * np.max(np.abs(fit), initial=0):
+            return in_x, "x", []
+        variable = f"t = (x − {center:.10g}) / {half_width:.10g}"
+        return in_t, variable, [
+            f"At degree {self.degree} on [{self.data.x_min:g}, {self.data.x_max:g}] the "
+            "coefficients in x cannot reproduce the fit in floating point: the "
+            f"coefficients shown are in {variable}, the variable the fit uses. The fit "
+            "and its scores are unaffected."]
 
     def _true_rmse(self, estimator) -> float | None:
         """RMSE against E[y|x] averaged over x; None when the truth is unknown (your own data)."""
@@ -486,16 +495,17 @@ class RegressionModel(param.Parameterized):
         grid = getattr(regressor, "alphas_", None)
         if grid is None or not hasattr(regressor, "alpha_"):
             return []
-        grid = np.asarray(grid)
-        if regressor.alpha_ <= grid.min():
-            end = "smallest"
-        elif regressor.alpha_ >= grid.max():
-            end = "largest"
-        else:
+        grid, chosen = np.asarray(grid), regressor.alpha_
+        if chosen > grid.min() and chosen < grid.max():
             return []
-        return [f"Cross-validation chose the {end} alpha it tried ({regressor.alpha_:.3g}); "
-                "the best alpha may lie beyond the grid."]
-
+        end = "smallest" if chosen <= grid.min() else "largest"
+        said = f"Cross-validation chose the {end} alpha it tried ({chosen:.3g})"
+        if end == "largest" and isinstance(regressor, LassoCV):
+            # LassoCV's grid starts at the smallest alpha that zeroes every coefficient.
+            return [f"{said}: at it LASSO sets every coefficient to 0 and fits the mean of y, "
+                    "as any larger alpha would. Cross-validation found no power of x worth "
+                    "keeping."]
+        return [f"{said}; the best alpha may lie beyond the grid."]
 
 
 def polynomial_regression(degree: int, x_min: float, x_max: float, penalty: str = "none",
