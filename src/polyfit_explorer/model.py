@@ -88,8 +88,8 @@ RAW_TOLERANCE = 1e-6
 CV_MAX_POINTS = 20_000
 
 
-#: y whose standard deviation is within this of its largest |y| is constant for R²:
-#: 2⁶ times float64's rounding error.
+#: y whose standard deviation is within this of its largest |y| (or the largest
+#: error, if larger) is constant for R²: 2⁶ times float64's rounding error.
 CONSTANT_SPREAD = 64 * np.finfo(float).eps
 
 
@@ -125,10 +125,11 @@ def _r2(y_true: np.ndarray, residual: np.ndarray) -> float | None:
     scikit-learn scores constant y 1.0 for a perfect fit and 0.0 otherwise,
     so a fit of constant y showed 0.00 with an error of 1e-16 and 1.0 with
     another constant.  "No spread" allows for rounding: a spread within
-    CONSTANT_SPREAD of the largest |y|.  y is scaled by that first, so a
-    tiny spread (1e-154) can neither underflow nor overflow.
+    CONSTANT_SPREAD of the larger of the largest |y| and the largest error.
+    Both are divided by that first, so a tiny spread (1e-154) can neither
+    underflow nor overflow.
     """
-    scale = np.max(np.abs(y_true))
+    scale = max(np.max(np.abs(y_true)), np.max(np.abs(residual)))
     if scale == 0 or not np.isfinite(scale):
         return None
     spread = (y_true - y_true.mean()) / scale
