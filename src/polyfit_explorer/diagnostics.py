@@ -40,6 +40,7 @@ from .model import (
     LASSO_EPS,
     LASSO_MAX_ITER,
     LASSO_N_ALPHAS,
+    LEAST_SQUARES_RCOND,
     RIDGE_ALPHAS,
     WARNINGS_LOCK,
     RegressionModel,
@@ -240,7 +241,7 @@ class LinearDesign:
         self.features_train = z
         self._z_mean = z.mean(axis=0)
         u, s, vt = np.linalg.svd(z - self._z_mean, full_matrices=False)
-        keep = s > s.max(initial=0) * max(z.shape) * np.finfo(float).eps
+        keep = s > s.max(initial=0) * LEAST_SQUARES_RCOND  # as the pipeline's lstsq
         self.u, self.s, self._vt = u[:, keep], s[keep], vt[keep]
 
     def _powers(self, x: np.ndarray) -> np.ndarray:

@@ -11,7 +11,13 @@ import skops.io
 from sklearn.model_selection import KFold
 
 from .estimators import IntervalScaler, KFoldRidgeCV, ScaledHuberRegressor
-from .model import HUBER_EPSILON, HUBER_MAX_ITER, LASSO_MAX_ITER, RegressionModel
+from .model import (
+    HUBER_EPSILON,
+    HUBER_MAX_ITER,
+    LASSO_MAX_ITER,
+    LEAST_SQUARES_RCOND,
+    RegressionModel,
+)
 
 __all__ = ["SKOPS_TRUSTED", "load_skops", "to_csv", "to_script", "to_skops"]
 
@@ -59,7 +65,7 @@ def _regressor_code(model: RegressionModel) -> str:
         return (f"HuberRegressor(epsilon={HUBER_EPSILON!r}, alpha=0.0, "
                 f"max_iter={HUBER_MAX_ITER})")
     if model.alpha_ is None:
-        return "LinearRegression()"
+        return f"LinearRegression(tol={LEAST_SQUARES_RCOND!r})  # exact least squares"
     how = "set by hand" if model.cv_points_ is None else "chosen by cross-validation in the app"
     name = "Ridge" if model.penalty == "l2" else "Lasso"
     extra = f", max_iter={LASSO_MAX_ITER}, precompute=True" if name == "Lasso" else ""
