@@ -13,6 +13,7 @@ from sklearn.metrics import r2_score
 
 from polyfit_explorer import AbsoluteValue, DataGenerator, Polynomial, RegressionModel, Step
 from polyfit_explorer.diagnostics import (
+    Diagnostics,
     Snapshot,
     bias_variance,
     bias_variance_by_degree,
@@ -241,3 +242,11 @@ def test_high_degree_least_squares_equals_numpy_polynomial_fit():
     curve = validation_curve(snap, 15).set_index("degree").loc[15]
     assert curve.train_rmse == pytest.approx(model.train_rmse_, rel=1e-8)
     assert curve.test_rmse == pytest.approx(model.test_rmse_, rel=1e-8)
+
+
+@pytest.mark.parametrize("level", [0.1, 3.0])
+def test_constant_y_gets_no_verdict(level):
+    flat = Polynomial(noise_sd=0.0, c0=level, c1=0.0, c2=0.0, c3=0.0)
+    verdict = Diagnostics(model=RegressionModel(data=flat, degree=2)).verdict()
+    assert verdict.kind == "unknown"
+    assert verdict.text.startswith("No verdict")

@@ -44,6 +44,7 @@ from .model import (
     RIDGE_ALPHAS,
     WARNINGS_LOCK,
     RegressionModel,
+    is_constant,
     polynomial_regression,
 )
 from .parameters import Integer
@@ -921,6 +922,10 @@ def verdict(snap: Snapshot, curve: pd.DataFrame | None = None,
     higher, when not given), and the fit's true error against the noise
     floor when the truth is known.
     """
+    if is_constant(np.r_[snap.y_train, snap.y_test]):
+        return Verdict("unknown", "No verdict: y does not vary, so there is nothing to over- "
+                       "or under-fit (R² is 0/0); a fit of any degree matches its one value.",
+                       "the data")
     if curve is None:
         curve = validation_curve(snap, max(max_degree, snap.degree))
     noise_floor = snap.noise_floor if snap.has_truth else math.nan

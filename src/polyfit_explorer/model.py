@@ -137,13 +137,19 @@ def _r2(y_true: np.ndarray, residual: np.ndarray) -> float | None:
     underflow nor overflow.
     """
     scale = max(np.max(np.abs(y_true)), np.max(np.abs(residual)))
-    if scale == 0 or not np.isfinite(scale):
+    if is_constant(y_true, scale):
         return None
-    spread = (y_true - y_true.mean()) / scale
-    if np.sqrt(np.mean(spread**2)) <= CONSTANT_SPREAD:
-        return None
-    residual = residual / scale
+    spread, residual = (y_true - y_true.mean()) / scale, residual / scale
     return float(1.0 - (residual @ residual) / (spread @ spread))
+
+
+def is_constant(y: np.ndarray, scale: float | None = None) -> bool:
+    """Whether y's spread is rounding: within CONSTANT_SPREAD of ``scale`` (default max |y|)."""
+    scale = np.max(np.abs(y), initial=0.0) if scale is None else scale
+    if scale == 0 or not np.isfinite(scale):
+        return True
+    spread = (y - y.mean()) / scale
+    return bool(np.sqrt(np.mean(spread**2)) <= CONSTANT_SPREAD)
 
 
 def _result(doc: str, **kw) -> param.Parameter:
