@@ -311,8 +311,9 @@ def test_bias_variance_needs_the_truth_but_the_validation_curve_works(own_data):
     _, scores = sklearn_validation_curve(
         snap.make_estimator(), snap.x_train[:, None], snap.y_train,
         param_name="polynomialfeatures__degree", param_range=list(range(1, max_degree + 1)),
-        cv=snap.folds(len(snap.y_train)), scoring="neg_root_mean_squared_error")
-    np.testing.assert_allclose(frame.cv_rmse[1:], (-scores).mean(axis=1), rtol=1e-8)
+        cv=snap.folds(len(snap.y_train)), scoring="neg_mean_squared_error")
+    # The CV RMSE is √(mean fold MSE), what RidgeCV and LassoCV minimize.
+    np.testing.assert_allclose(frame.cv_rmse[1:], np.sqrt((-scores).mean(axis=1)), rtol=1e-8)
 
 
 # ---- files as spreadsheets export them -----------------------------------------
