@@ -34,8 +34,8 @@ QUIET_S = 2.0
 #: How long a tab may take to draw, in ms (the conftest's limit for settling).
 SETTLE_TIMEOUT = 60_000
 #: The diagnostics tabs not shown at first, and columns of data that only they draw.
-TABS = {"Bias & variance": ("degree", "bias2"), "Learning curve": ("n_train", "test_rmse"),
-        "Coefficients": ("power", "coefficient"), "Residuals": ("residual",)}
+TABS = {"Bias & variance": ("degree", "bias2_closed_form"),
+        "Learning curve": ("n_train", "test_rmse"), "Coefficients": ("power", "coefficient"), "Residuals": ("residual",)}
 
 
 def _log_since(log: Path, offset: int) -> str:
