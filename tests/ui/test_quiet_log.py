@@ -35,7 +35,8 @@ QUIET_S = 2.0
 SETTLE_TIMEOUT = 60_000
 #: The diagnostics tabs not shown at first, and columns of data that only they draw.
 TABS = {"Bias & variance": ("degree", "bias2_closed_form"),
-        "Learning curve": ("n_train", "test_rmse"), "Coefficients": ("power", "coefficient"), "Residuals": ("residual",)}
+        "Learning curve": ("n_train", "test_rmse"),
+        "Coefficients": ("power", "coefficient"), "Residuals": ("residual",)}
 
 
 def _log_since(log: Path, offset: int) -> str:
