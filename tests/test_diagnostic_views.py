@@ -66,6 +66,21 @@ def test_only_the_shown_tab_computes(view, root):
     np.testing.assert_allclose(source.data["test_rmse"], expected["test_rmse"])
 
 
+def test_a_hidden_validation_tab_computes_for_the_verdict_but_draws_only_when_shown(view, root):
+    before = validation_curve(Snapshot.of(view.model), view.diagnostics.max_degree)
+    view.active = 1  # bias and variance
+    view.model.data.random_state = 1  # new data: a new validation curve
+    assert computations(view)["Validation curve"] == 2  # computed: it holds the verdict
+    after = validation_curve(Snapshot.of(view.model), view.diagnostics.max_degree)
+    assert not np.allclose(after["train_rmse"], before["train_rmse"])
+    (train,) = sources_with(root, "degree", "train_rmse")
+    # Not drawn while hidden: nothing of it is sent to the browser.
+    np.testing.assert_allclose(train.data["train_rmse"], before["train_rmse"])
+    view.active = 0
+    np.testing.assert_allclose(train.data["train_rmse"], after["train_rmse"])
+    assert computations(view)["Validation curve"] == 2  # drawn from the result it had
+
+
 def test_the_validation_curve_shows_the_models_numbers(view, root):
     view.model.degree = 6
     expected = validation_curve(Snapshot.of(view.model), view.diagnostics.max_degree)

@@ -200,12 +200,18 @@ TABS = (
 class TabView(pn.viewable.Viewer):
     """One tab: its introduction, error, figures, table and settings, shown from a LiveResult."""
 
+    on_screen = param.Boolean(
+        default=True, label="On screen",
+        doc="Whether the tab is shown. A hidden tab's result (the validation curve's is "
+            "computed after every change, for the verdict) is drawn once it is shown, so "
+            "a hidden tab sends the browser nothing.")
+
     def __init__(self, tab: Tab, result: LiveResult, settings: pn.viewable.Viewable,
                  on_tap=None, **params):
         super().__init__(**params)
         self.tab, self.result, self._settings, self._on_tap = tab, result, settings, on_tap
         self.figures: list[Figure] = []
-        self._table = None
+        self._table = self._drawn = None
         alert = pmui.Alert(object=result.param.error.rx.pipe(as_text), severity="error",
                            visible=result.param.error.rx.bool(), sizing_mode="stretch_width")
         intro = pn.pane.Markdown(tab.intro, sizing_mode="stretch_width", margin=(0, 10))
@@ -218,12 +224,14 @@ class TabView(pn.viewable.Viewer):
         result.param.watch(self._show, "result")
         # A new stamp alone (a change no diagnostic depends on) only re-tags.
         result.param.watch(lambda event: self.figures and self._stamp(), "shown")
+        self.param.watch(self._show, "on_screen")
         self._show()
 
     def _show(self, *events):
         result = self.result.result
-        if result is None:
+        if result is None or not self.on_screen or result is self._drawn:
             return
+        self._drawn = result
         shown = [figure(result) for figure in self.tab.figures]
         if self.figures:
             for figure, part in zip(self.figures, shown, strict=True):
@@ -353,6 +361,7 @@ class DiagnosticsView(pn.viewable.Viewer):
     @param.depends("active", watch=True)
     def _show(self):
         for index, tab in enumerate(TABS):
+            self.tabs[tab.title].on_screen = index == self.active
             self.results[tab.title].active = index == self.active or tab.always_live
 
     def set_degree(self, x=None, **_):
