@@ -2,7 +2,6 @@
 
 import html
 import threading
-import time
 
 import numpy as np
 import panel as pn
@@ -188,32 +187,9 @@ def test_the_scores_show_true_error_noise_floor_and_edf():
     assert model.edf_ < 4
 
 
-class Queue:
-    """A stand-in event loop: callbacks from worker threads wait here until run."""
-
-    def __init__(self):
-        self.callbacks, self.lock = [], threading.Lock()
-
-    def __call__(self, callback, delay=0.0):
-        with self.lock:
-            self.callbacks.append(callback)
-
-    def run(self, timeout=10.0):
-        """Wait for a callback, then run the queued ones and those they queue."""
-        deadline = time.monotonic() + timeout
-        while not self.callbacks:
-            assert time.monotonic() < deadline, "no result arrived"
-            time.sleep(0.01)
-        while self.callbacks:
-            with self.lock:
-                callbacks, self.callbacks = self.callbacks, []
-            for callback in callbacks:
-                callback()
-
-
-def test_stale_results_are_dropped_and_only_the_newest_inputs_computed(monkeypatch):
-    queue, release = Queue(), threading.Event()
-    monkeypatch.setattr(live, "dispatcher", lambda: queue)
+def test_stale_results_are_dropped_and_only_the_newest_inputs_computed(event_queue,
+                                                                      monkeypatch):
+    queue, release = event_queue, threading.Event()
     inputs = iter(range(1, 10))
     computed = []
 

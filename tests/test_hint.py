@@ -1,7 +1,5 @@
 """The hint under the scores: the verdict of the current state, computed off the event loop."""
 
-import threading
-import time
 
 import pytest
 
@@ -11,29 +9,6 @@ from polyfit_explorer.views import live
 from polyfit_explorer.views.diagnostics import MAX_POINTS
 from polyfit_explorer.views.hint import CHECKING
 from polyfit_explorer.views.text import as_text
-
-
-class Queue:
-    """A stand-in event loop: callbacks from worker threads wait here until run."""
-
-    def __init__(self):
-        self.callbacks, self.lock = [], threading.Lock()
-
-    def __call__(self, callback, delay=0.0):
-        with self.lock:
-            self.callbacks.append(callback)
-
-    def run(self, timeout=10.0):
-        """Wait for a callback, then run the queued ones and those they queue."""
-        deadline = time.monotonic() + timeout
-        while not self.callbacks:
-            assert time.monotonic() < deadline, "no result arrived"
-            time.sleep(0.01)
-        while self.callbacks:
-            with self.lock:
-                callbacks, self.callbacks = self.callbacks, []
-            for callback in callbacks:
-                callback()
 
 
 def expected(explorer: Explorer) -> str:
@@ -71,9 +46,8 @@ def test_the_verdict_is_computed_whatever_tab_is_shown(in_place):
     assert shows_verdict(explorer, "under")
 
 
-def test_the_hint_waits_for_the_verdict_of_the_new_state(monkeypatch):
-    queue = Queue()
-    monkeypatch.setattr(live, "dispatcher", lambda: queue)
+def test_the_hint_waits_for_the_verdict_of_the_new_state(event_queue):
+    queue = event_queue
     explorer = Explorer()
     assert as_text(CHECKING) in explorer.hint.pane.object
     queue.run()  # starts the worker

@@ -20,6 +20,7 @@ from playwright.sync_api import Error as PlaywrightError
 from polyfit_explorer.testing import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    RENDERED,
     SETTLED,
     VIEWPORT,
     serve,
@@ -171,6 +172,15 @@ def page(page, app_url, server_log, request):
     with contextlib.suppress(PlaywrightError):
         if page.evaluate("() => window.Bokeh !== undefined"):
             page.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
+
+
+@pytest.fixture
+def settled_app(page, app_url):
+    """The app in a fresh browser session, drawn and settled: the first verdict has arrived."""
+    page.goto(app_url)
+    page.wait_for_function(RENDERED)
+    page.wait_for_function(SETTLED)
+    return page
 
 
 @pytest.fixture

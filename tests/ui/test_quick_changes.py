@@ -9,25 +9,16 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 from playwright.sync_api import Page, expect
 
 from polyfit_explorer import RegressionModel
 
-from ._bokeh import FIGURES_WITH, RENDERED, SETTLED, UNSETTLED, sources
+from ._bokeh import FIGURES_WITH, SETTLED, UNSETTLED, sources
 from .conftest import SETTLE_TIMEOUT
 
 
-@pytest.fixture
-def app(page: Page, app_url: str) -> Page:
-    page.goto(app_url)
-    page.wait_for_function(RENDERED)
-    page.wait_for_function(SETTLED)
-    return page
-
-
-def test_after_many_quick_presses_the_page_shows_the_last_value_everywhere(app: Page):
-    degree = app.get_by_role("slider", name="Degree", exact=True)
+def test_after_many_quick_presses_the_page_shows_the_last_value_everywhere(settled_app: Page):
+    degree = settled_app.get_by_role("slider", name="Degree", exact=True)
     degree.focus()
     for _ in range(30):
         degree.press("ArrowLeft")
@@ -35,14 +26,14 @@ def test_after_many_quick_presses_the_page_shows_the_last_value_everywhere(app: 
         degree.press("ArrowRight")
 
     expect(degree).to_have_attribute("aria-valuenow", "7")
-    app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
-    assert app.evaluate(UNSETTLED)["disagree"] == []
+    settled_app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
+    assert settled_app.evaluate(UNSETTLED)["disagree"] == []
     expected = RegressionModel(degree=7)
-    fit = sources(app)["fit"]
+    fit = sources(settled_app)["fit"]
     np.testing.assert_allclose(fit["fit"], expected.predict(fit["x"]), rtol=1e-9, atol=1e-9)
-    expect(app.locator("td.test-r2")).to_have_text(f"{expected.test_score_:.4g}")
-    assert "degree=7&" in app.url
-    expect(app.locator("span.edf")).to_have_text(f"{expected.edf_:.3g}")
+    expect(settled_app.locator("td.test-r2")).to_have_text(f"{expected.test_score_:.4g}")
+    assert "degree=7&" in settled_app.url
+    expect(settled_app.locator("span.edf")).to_have_text(f"{expected.edf_:.3g}")
 
 
 #: The x and y ranges of the figure that draws ``columns``, with its finite data.
@@ -70,22 +61,22 @@ def assert_shows_its_data(page: Page, columns: list[str], points: int):
         assert [start, end] != [0, 1], f"the {axis} range never followed the data"
 
 
-def test_choosing_a_penalty_fills_both_alpha_plots_and_tabs_switch_cleanly(app: Page):
+def test_choosing_a_penalty_fills_both_alpha_plots_and_tabs_switch_cleanly(settled_app: Page):
     """Both stayed blank ([0, 1] ranges) on a fresh page; switching tabs then threw
     "Cannot read properties of undefined (reading 'top_panel')"."""
-    app.get_by_role("radio", name="L2 (Ridge)").check()
+    settled_app.get_by_role("radio", name="L2 (Ridge)").check()
     # The page was settled before the click: wait until it names the new state.
-    expect(app).to_have_url(re.compile(r"penalty=l2"))
-    app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
-    assert_shows_its_data(app, ["alpha", "cv_rmse"], 49)
+    expect(settled_app).to_have_url(re.compile(r"penalty=l2"))
+    settled_app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
+    assert_shows_its_data(settled_app, ["alpha", "cv_rmse"], 49)
 
-    app.get_by_role("tab", name="Bias & variance").click()
-    app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
-    assert_shows_its_data(app, ["alpha", "total"], 25)
+    settled_app.get_by_role("tab", name="Bias & variance").click()
+    settled_app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
+    assert_shows_its_data(settled_app, ["alpha", "total"], 25)
 
     for title in ("Validation curve", "Learning curve", "Bias & variance", "Coefficients",
                   "Validation curve"):
-        app.get_by_role("tab", name=title).click()
-        app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
-    assert_shows_its_data(app, ["alpha", "cv_rmse"], 49)
+        settled_app.get_by_role("tab", name=title).click()
+        settled_app.wait_for_function(SETTLED, timeout=SETTLE_TIMEOUT)
+    assert_shows_its_data(settled_app, ["alpha", "cv_rmse"], 49)
     # The conftest fails the test on the page error this used to throw.
