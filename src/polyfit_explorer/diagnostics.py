@@ -193,7 +193,7 @@ class Snapshot:
         """Whether alpha is cross-validated on ``n`` points; with 1 the manual alpha is used."""
         return self.settings["alpha_mode"] == "cv" and n >= 2
 
-    def set_alpha(self, degree: int, n: int) -> float | None:
+    def preset_alpha(self, degree: int, n: int) -> float | None:
         """Return the alpha the pipeline fixes at ``degree`` on ``n`` points, None if it is chosen.
 
         0 without a penalty (least squares, whatever ``alpha_mode`` says: a
@@ -303,7 +303,7 @@ class LinearDesign:
 
 def _alpha(snap: Snapshot, degree: int, design: LinearDesign, y: np.ndarray) -> float:
     """Return the alpha the pipeline uses at ``degree`` when fitted to ``y``."""
-    alpha = snap.set_alpha(degree, len(y))
+    alpha = snap.preset_alpha(degree, len(y))
     return design.cv_alpha(y, snap.folds(len(y))) if alpha is None else alpha
 
 
@@ -316,7 +316,7 @@ def fit_predict(snap: Snapshot, degree: int, x, y, *x_new, alpha: float | None =
     given ``alpha`` replaces a cross-validated one.
     """
     if alpha is None:
-        alpha = snap.set_alpha(degree, len(y))
+        alpha = snap.preset_alpha(degree, len(y))
     if snap.method_at(degree) in ("l1", "huber"):
         alpha_setting = ({"cv_folds": snap.folds(len(y)).n_splits} if alpha is None
                          else {"alpha": alpha, "alpha_mode": "manual"})
@@ -593,7 +593,7 @@ def _fixed_alpha(snap: Snapshot, degree: int) -> float:
     """Return the alpha of the fit at ``degree`` on the training split."""
     if snap.method_at(degree) == "huber":
         return None
-    if (alpha := snap.set_alpha(degree, len(snap.y_train))) is not None:
+    if (alpha := snap.preset_alpha(degree, len(snap.y_train))) is not None:
         return alpha
     if degree == snap.degree and snap.alpha_ is not None:
         return snap.alpha_
