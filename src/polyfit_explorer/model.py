@@ -137,19 +137,24 @@ def _r2(y_true: np.ndarray, residual: np.ndarray) -> float | None:
     underflow nor overflow.
     """
     scale = max(np.max(np.abs(y_true)), np.max(np.abs(residual)))
-    if is_constant(y_true, scale):
+    spread = _scaled_spread(y_true, scale)
+    if spread is None:
         return None
-    spread, residual = (y_true - y_true.mean()) / scale, residual / scale
+    residual = residual / scale
     return float(1.0 - (residual @ residual) / (spread @ spread))
 
 
-def is_constant(y: np.ndarray, scale: float | None = None) -> bool:
-    """Whether y's spread is rounding: within CONSTANT_SPREAD of ``scale`` (default max |y|)."""
-    scale = np.max(np.abs(y), initial=0.0) if scale is None else scale
+def is_constant(y: np.ndarray) -> bool:
+    """Whether y's spread is rounding: within CONSTANT_SPREAD of its largest |y|."""
+    return _scaled_spread(y, np.max(np.abs(y), initial=0.0)) is None
+
+
+def _scaled_spread(y: np.ndarray, scale: float) -> np.ndarray | None:
+    """Return (y - mean) / scale, or None where that spread is within CONSTANT_SPREAD of 0."""
     if scale == 0 or not np.isfinite(scale):
-        return True
+        return None
     spread = (y - y.mean()) / scale
-    return bool(np.sqrt(np.mean(spread**2)) <= CONSTANT_SPREAD)
+    return None if np.sqrt(np.mean(spread**2)) <= CONSTANT_SPREAD else spread
 
 
 def _result(doc: str, **kw) -> param.Parameter:
