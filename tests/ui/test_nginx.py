@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from polyfit_explorer.testing import LOG_FORMAT, VIEWPORT, free_port, server_log_problems
+from polyfit_explorer.testing import LOG_FORMAT, VIEWPORT, free_ports, server_log_problems
 
 from ._bokeh import RENDERED, SETTLED, sources
 from .test_app import wait_for_change
@@ -47,10 +47,7 @@ def served_class(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}, and CI must run it")
         pytest.skip(reason)
-    ports = set()
-    while len(ports) < 3:
-        ports.add(free_port())
-    listen, *app_ports = sorted(ports)
+    listen, *app_ports = free_ports(3)
     running, processes = serve_class.start(
         tmp_path_factory.mktemp("nginx-class"), app_ports, listen=f"127.0.0.1:{listen}",
         options=["--log-format", LOG_FORMAT])
