@@ -5,6 +5,7 @@ Run it with
     uv run python benchmarks/load.py            # the three scenarios below (about 10 min)
     uv run python benchmarks/load.py --quick    # a small variant of each
     uv run python benchmarks/load.py --sessions 8 --duration 5 --cycles 30 --num-procs 2
+    uv run python benchmarks/load.py --through-nginx   # 50 sessions, 2 processes, nginx
 
 It serves the app with its own entry point, ``python -m polyfit_explorer``
 (the security headers; the app at ``/explorer``), on 127.0.0.1 (a free port,
@@ -47,6 +48,11 @@ never asserted:
 (b) 50 sessions, think time 1 s, ``--num-procs 2``, 30 s: p95 at most 1 s;
 (c) 200 open/change/close cycles on one process (the server of (a), after its
     sessions closed), as before: no target; the memory's drift is reported.
+
+``--through-nginx`` (:func:`run_nginx`, the ``nginx`` section of
+benchmarks/run.py) runs the class of (b) on app processes of ports of their
+own behind nginx, as ``deploy/serve_class.py`` starts them; the clients
+connect to nginx, so each session's websocket goes through it.
 
 ``run(quick=True)`` (``--quick``) is the small variant: 4 sessions for 5 s,
 8 sessions on 2 processes for 5 s, 20 cycles.  tests/ui/test_sessions.py
