@@ -83,6 +83,21 @@ def site_config(upstreams: list[str], listen: str = "80", server_name: str = "_"
                                   "SERVER_NAME": server_name, "ACCESS_LOG": access_log})
 
 
+def prepare(run_dir: Path, upstreams: list[str], listen: str, server_name: str,
+            workers: int = 1) -> Path:
+    """Write nginx.conf and the site for ``upstreams`` into ``run_dir``; return nginx.conf.
+
+    nginx runs from there with ``-p run_dir``: its pid, logs and temporary
+    files stay in the directory.
+    """
+    (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    (run_dir / "polyfit-explorer.conf").write_text(
+        site_config(upstreams, listen, server_name, str(run_dir / "access.log")))
+    main = run_dir / "nginx.conf"
+    main.write_text(render(MAIN_TEMPLATE, {"WORKERS": str(workers)}))
+    return main
+
+
 # ---- the running class -----------------------------------------------------------
 
 
@@ -180,7 +195,6 @@ def start(run_dir: Path, ports: list[int], listen: str = "127.0.0.1:8080",
     for :func:`stop` to wait on.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "tmp").mkdir(exist_ok=True)
     port = listen.rpartition(":")[2]
     origins = origins or [f"127.0.0.1:{port}", f"localhost:{port}"]
     started = [start_app(p, run_dir, origins, list(options)) for p in ports]
@@ -189,10 +203,8 @@ def start(run_dir: Path, ports: list[int], listen: str = "127.0.0.1:8080",
     try:
         for app, process in started:
             _wait_until_answers(f"http://127.0.0.1:{app.port}/liveness", process, Path(app.log))
-        (run_dir / "polyfit-explorer.conf").write_text(site_config(
-            [f"127.0.0.1:{app.port}" for app in apps], listen, server_name,
-            str(run_dir / "access.log")))
-        (run_dir / "nginx.conf").write_text(render(MAIN_TEMPLATE, {"WORKERS": str(workers)}))
+        prepare(run_dir, [f"127.0.0.1:{app.port}" for app in apps], listen, server_name,
+                workers)
         nginx = _spawn([str(NGINX), "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"),
                         "-e", str(run_dir / "error.log"), "-g", "daemon off;"],
                        run_dir / "nginx.out")
