@@ -210,9 +210,9 @@ def start(run_dir: Path, ports: list[int], listen: str = "127.0.0.1:8080",
                        run_dir / "nginx.out")
         processes.append(nginx)
         running = Class(str(run_dir), listen, nginx.pid, apps)
-        running.save()
         _wait_until_answers(running.url.rsplit("/", 1)[0] + "/liveness", nginx,
                             run_dir / "nginx.out")
+        running.save()
     except BaseException:
         for process in reversed(processes):
             _end(process.pid, process)
