@@ -23,7 +23,7 @@ Sections, in order (each module also runs alone):
 
 The report keeps, for every section not run, its text from the existing file,
 so ``--only e2e`` refreshes one section.  ``--quick`` runs small sizes and few
-changes (about two minutes) and skips ``diagnostics`` unless it is named with
+changes (about two minutes) and skips ``diagnostics`` and ``nginx`` unless it is named with
 ``--only``; the default run takes about fifteen minutes.  ``--output -``
 writes nothing.  Speed is measured here and only here: no test asserts it.
 """
@@ -39,8 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load", "nginx"]
-#: Sections --quick leaves out unless named: diagnostics has no quick mode.
-SLOW = {"diagnostics"}
+#: Sections --quick leaves out unless named: diagnostics has no quick mode; nginx
+#: starts two processes and nginx even in its quick mode.
+SLOW = {"diagnostics", "nginx"}
 MARKER = "<!-- benchmarks/run.py section: {} -->"
 MARKER_PATTERN = re.compile(r"^<!-- benchmarks/run\.py section: (\w+) -->$", re.MULTILINE)
 
