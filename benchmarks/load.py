@@ -5,6 +5,7 @@ Run it with
     uv run python benchmarks/load.py            # the three scenarios below (about 10 min)
     uv run python benchmarks/load.py --quick    # a small variant of each
     uv run python benchmarks/load.py --sessions 8 --duration 5 --cycles 30 --num-procs 2
+    uv run python benchmarks/load.py --through-nginx   # 50 sessions, 2 processes, nginx
 
 It serves the app with its own entry point, ``python -m polyfit_explorer``
 (the security headers; the app at ``/explorer``), on 127.0.0.1 (a free port,
@@ -48,6 +49,11 @@ never asserted:
 (c) 200 open/change/close cycles on one process (the server of (a), after its
     sessions closed), as before: no target; the memory's drift is reported.
 
+``--through-nginx`` (:func:`run_nginx`, the ``nginx`` section of
+benchmarks/run.py) runs the class of (b) on app processes of ports of their
+own behind nginx, as ``deploy/serve_class.py`` starts them; the clients
+connect to nginx, so each session's websocket goes through it.
+
 ``run(quick=True)`` (``--quick``) is the small variant: 4 sessions for 5 s,
 8 sessions on 2 processes for 5 s, 20 cycles.  tests/ui/test_sessions.py
 drives sessions with :class:`Client` and runs a small load with
@@ -58,8 +64,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import random
+import re
 import statistics
 import sys
 import threading
@@ -153,9 +161,7 @@ class Server:
         counts = []
         for process in self.workers():
             with contextlib.suppress(psutil.NoSuchProcess):
-                connections = process.net_connections(kind="tcp")
-                counts.append(sum(1 for c in connections if c.status == psutil.CONN_ESTABLISHED
-                                  and c.laddr and c.laddr.port == self.port))
+                counts.append(_established(process, self.port))
         return counts
 
     def log_size(self) -> int:
@@ -163,10 +169,20 @@ class Server:
 
     def log_problems(self, offset: int = 0, end: int | None = None) -> list[str]:
         """Lines of the log (from byte ``offset`` to ``end``) that report an error."""
-        with self.log.open("rb") as f:
-            f.seek(offset)
-            text = f.read() if end is None else f.read(max(0, end - offset))
-        return testing.server_log_problems(text.decode(errors="replace"))
+        return testing.server_log_problems(_read(self.log, offset, end))
+
+
+def _established(process: psutil.Process, port: int) -> int:
+    """The established TCP connections of ``process`` on its local ``port``."""
+    return sum(1 for c in process.net_connections(kind="tcp")
+               if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port)
+
+
+def _read(log: Path, offset: int = 0, end: int | None = None) -> str:
+    with log.open("rb") as f:
+        f.seek(offset)
+        text = f.read() if end is None else f.read(max(0, end - offset))
+    return text.decode(errors="replace")
 
 
 #: ``python -m polyfit_explorer`` options besides the local address and
@@ -198,6 +214,82 @@ def serve(log: Path, num_procs: int = 1, startup_timeout: float = 120.0,
                     f"{log.read_text()}")
             time.sleep(0.1)
         yield server
+
+
+# ---- the same behind nginx ------------------------------------------------------
+
+
+def serve_class_module():
+    """deploy/serve_class.py, which starts app processes behind nginx."""
+    if "serve_class" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "serve_class", ROOT / "deploy" / "serve_class.py")
+        sys.modules["serve_class"] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules["serve_class"]
+
+
+@dataclass
+class ClassServer(Server):
+    """App processes on ports of their own behind nginx: one URL, a log per process.
+
+    ``pid``, ``log`` and ``port`` are nginx's (its error log, its port); the
+    measures (memory, CPU, sessions, log errors) are the app processes'.
+    Log offsets are tuples: one per app log, then nginx's error log.
+    """
+
+    apps: list = field(default_factory=list)
+
+    def processes(self) -> list[psutil.Process]:
+        found = []
+        for app in self.apps:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leader = psutil.Process(app.pid)
+                found += [leader, *leader.children(recursive=True)]
+        return found
+
+    def sessions_per_process(self) -> list[int]:
+        """Established connections (from nginx: the sessions' websockets) per app process."""
+        counts = []
+        for app in self.apps:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                counts.append(_established(psutil.Process(app.pid), app.port))
+        return counts
+
+    def _logs(self) -> list[Path]:
+        return [*(Path(app.log) for app in self.apps), self.log]
+
+    def log_size(self) -> tuple[int, ...]:
+        return tuple(log.stat().st_size for log in self._logs())
+
+    def log_problems(self, offset=0, end=None) -> list[str]:
+        """The app logs' errors and nginx's (``[error]`` and worse), from ``offset`` on."""
+        logs = self._logs()
+        offsets, ends = offset or (0,) * len(logs), end or (None,) * len(logs)
+        problems = []
+        for app, start, stop in zip(self.apps, offsets, ends, strict=False):
+            text = _read(Path(app.log), start, stop)
+            problems += [f"port {app.port}: {line}" for line in testing.server_log_problems(text)]
+        nginx = _read(self.log, offsets[-1], ends[-1]).splitlines()
+        return problems + [f"nginx: {line}" for line in nginx if NGINX_PROBLEM.search(line)]
+
+
+NGINX_PROBLEM = re.compile(r"\[(error|crit|alert|emerg)\]")
+
+
+@contextlib.contextmanager
+def serve_behind_nginx(run_dir: Path, num_procs: int) -> Iterator[ClassServer]:
+    """Serve the app on ``num_procs`` processes behind nginx, as deploy/serve_class.py does."""
+    serve_class = serve_class_module()
+    listen, *ports = testing.free_ports(num_procs + 1)
+    running, processes = serve_class.start(
+        run_dir, ports, listen=f"127.0.0.1:{listen}",
+        options=[*SERVER_OPTIONS, "--log-format", testing.LOG_FORMAT])
+    try:
+        yield ClassServer(running.nginx_pid, running.url, running.error_log, listen,
+                          num_procs, apps=running.apps)
+    finally:
+        serve_class.stop(running, processes)
 
 
 # ---- one session, driven as a browser would -----------------------------------
@@ -316,6 +408,8 @@ class Load:
     think: float
     cycles: int = 0
     num_procs: int = 1
+    #: The processes are of ports of their own behind nginx, not ``--num-procs``.
+    through_nginx: bool = False
     open_seconds: list[float] = field(default_factory=list)
     sessions_per_process: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -472,18 +566,22 @@ def settle():
 
 def measure(sessions: int = 50, duration: float = 30.0, think: float = 1.0, cycles: int = 200,
             at_once: int = 4, timeout: float = 60.0, seed: int = 0, num_procs: int = 1,
-            log: Path | None = None, progress=print) -> Load:
+            log: Path | None = None, progress=print, through_nginx: bool = False) -> Load:
     """Serve the app on ``num_procs`` processes, load it, cycle sessions; return the measures.
 
     ``sessions=0`` skips the class, ``cycles=0`` the open/close cycles.
+    ``through_nginx``: ``num_procs`` processes on ports of their own behind
+    nginx (deploy/), which the clients connect to, instead of ``--num-procs``.
     """
     load = Load(sessions=sessions, duration=duration, think=think, cycles=cycles,
-                num_procs=num_procs)
+                num_procs=num_procs, through_nginx=through_nginx)
     started = time.perf_counter()
     load.loadavg["start"] = os.getloadavg()
     log = log or Path(os.environ.get("TMPDIR", "/tmp")) / \
         f"polyfit-load-{os.getpid()}-{num_procs}p-{seed}.log"
-    with serve(log, num_procs) as server:
+    served = (serve_behind_nginx(log.with_suffix(".nginx"), num_procs) if through_nginx
+              else serve(log, num_procs))
+    with served as server:
         load.rss_start = server.rss_mb()
         progress(f"server up ({num_procs} process{'es' if num_procs > 1 else ''}), "
                  f"{load.rss_start:.0f} MB; warm-up sessions ...")
@@ -568,7 +666,8 @@ def _loadavg(values: tuple[float, float, float]) -> str:
 
 
 def _server(load: Load) -> str:
-    text = f"`--num-procs {load.num_procs}`"
+    text = (f"{load.num_procs} processes behind nginx" if load.through_nginx
+            else f"`--num-procs {load.num_procs}`")
     if load.num_procs > 1 and load.sessions_per_process:
         text += f" (sessions per process: {' + '.join(map(str, load.sessions_per_process))})"
     return text
@@ -757,6 +856,69 @@ def run(quick: bool = False, at_once: int = 4, timeout: float = 60.0, seed: int 
     return report(section, time.perf_counter() - started)
 
 
+# ---- through nginx -----------------------------------------------------------------
+
+HEADING_NGINX = "## A class through nginx: processes of their own ports behind a balancer"
+#: The class of (b), 50 sessions on two processes, with nginx in front of them.
+THROUGH_NGINX = dict(sessions=50, duration=30.0, think=1.0, num_procs=2)
+THROUGH_NGINX_QUICK = dict(sessions=8, duration=5.0, think=1.0, num_procs=2)
+
+
+def nginx_report(load: Load, at_once: int, quick: bool = False) -> str:
+    """The Markdown section of a class of sessions served through nginx."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    errors = load.errors + load.cycle_errors
+    return "\n".join([
+        HEADING_NGINX,
+        "",
+        f"Generated by `uv run python benchmarks/load.py --through-nginx"
+        f"{' --quick' if quick else ''}`, {datetime.now(UTC):%Y-%m-%d %H:%M UTC} (this run: "
+        f"{load.seconds:.0f} s) on this {os.cpu_count()}-core machine ({usable} usable), "
+        "shared with other work while it ran (see the load averages): compare it with the "
+        "section above only as far as the load averages agree. The clients run on the same "
+        "machine, in one process. "
+        f"`deploy/serve_class.py` starts {load.num_procs} app processes, each "
+        "`python -m polyfit_explorer --warm --use-xheaders` on a loopback port of its own, "
+        "and Debian's nginx in front of them with `deploy/polyfit-explorer.conf.in` (sticky "
+        "by a cookie hash, websocket upgrade). The clients are `bokeh.client` sessions, "
+        "opened at nginx's address: each is a websocket through nginx (upgraded by it, "
+        "then passed on both ways), which nginx hashes to a process by the `$request_id` "
+        "it draws for a request without the cookie, and the session stays on that "
+        "process. Otherwise as above: "
+        f"{at_once} sessions opened at a time, each sending `DocumentReady`, then changing "
+        "the degree, noise σ or number of samples with think time; **latency** from "
+        "sending a change until that session's fit curve holds new values; **errors** "
+        "count client exceptions, changes that did not arrive within the timeout, errors "
+        "or tracebacks in the app processes' logs and `[error]` or worse in nginx's error "
+        "log. Memory sums the app processes (nginx not counted).",
+        "",
+        "| scenario | server | changes sent / arrived | errors | changes/s | median ms "
+        "| p95 ms | target | result |",
+        "|--|--|--:|--:|--:|--:|--:|--|--|",
+        *scenario_rows("through nginx", load, TARGET_B),
+        "",
+        "| scenario | processes | at start (warm) | baseline | with the sessions open "
+        "| per open session | peak while changing | after they closed | before the cycles "
+        "| after the cycles | drift over the cycles |",
+        "|--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        memory_row("through nginx", load, cycles=False),
+        "",
+        details("through nginx", load, at_once,
+                (_loadavg(load.loadavg["start"]), _loadavg(load.loadavg["end"]))),
+        "",
+        *([f"Errors ({len(errors)}): {'; '.join(errors[:5])}", ""] if errors else []),
+    ])
+
+
+def run_nginx(quick: bool = False, at_once: int = 4, timeout: float = 60.0,
+              seed: int = 0) -> str:
+    """Measure 50 sessions on two processes behind nginx; return the Markdown section."""
+    sizes = THROUGH_NGINX_QUICK if quick else THROUGH_NGINX
+    load = measure(**sizes, cycles=0, at_once=at_once, timeout=timeout, seed=seed + 2000,
+                   progress=_progress, through_nginx=True)
+    return nginx_report(load, at_once, quick)
+
+
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -775,11 +937,19 @@ def main(argv=None) -> str:
                         help="sessions opened (and cycles run) at a time")
     parser.add_argument("--timeout", type=float, default=60.0, help="per change, s")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--through-nginx", action="store_true",
+                        help="50 sessions on --num-procs (default 2) processes of their own "
+                             "ports behind nginx (deploy/serve_class.py); with --quick 8")
     args = parser.parse_args(argv)
     custom = {name: getattr(args, name)
               for name in ("sessions", "duration", "think", "cycles", "num_procs")
               if getattr(args, name) is not None}
-    if not custom:
+    if args.through_nginx:
+        sizes = {**(THROUGH_NGINX_QUICK if args.quick else THROUGH_NGINX), **custom}
+        load = measure(**{"cycles": 0, **sizes}, at_once=args.at_once, timeout=args.timeout,
+                       seed=args.seed + 2000, progress=_progress, through_nginx=True)
+        text = nginx_report(load, args.at_once, args.quick)
+    elif not custom:
         text = run(args.quick, args.at_once, args.timeout, args.seed)
     else:
         if args.quick:

@@ -17,11 +17,13 @@ Sections, in order (each module also runs alone):
   page agrees with itself (benchmarks/rapid.py);
 * ``diagnostics``: the diagnostics' speed targets (benchmarks/diagnostics.py);
 * ``load``: concurrent sessions and server memory (benchmarks/load.py, when
-  that file exists).
+  that file exists);
+* ``nginx``: 50 sessions on two app processes behind nginx (benchmarks/load.py
+  ``--through-nginx``, when nginx is installed).
 
 The report keeps, for every section not run, its text from the existing file,
 so ``--only e2e`` refreshes one section.  ``--quick`` runs small sizes and few
-changes (about two minutes) and skips ``diagnostics`` unless it is named with
+changes (about two minutes) and skips ``diagnostics`` and ``nginx`` unless it is named with
 ``--only``; the default run takes about fifteen minutes.  ``--output -``
 writes nothing.  Speed is measured here and only here: no test asserts it.
 """
@@ -36,9 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load"]
-#: Sections --quick leaves out unless named: diagnostics has no quick mode.
-SLOW = {"diagnostics"}
+SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load", "nginx"]
+#: Sections --quick leaves out unless named: diagnostics has no quick mode; nginx
+#: starts two processes and nginx even in its quick mode.
+SLOW = {"diagnostics", "nginx"}
 MARKER = "<!-- benchmarks/run.py section: {} -->"
 MARKER_PATTERN = re.compile(r"^<!-- benchmarks/run\.py section: (\w+) -->$", re.MULTILINE)
 
@@ -84,6 +87,15 @@ def run_section(name: str, quick: bool) -> str | None:
         import load
 
         return load.run(quick=quick)
+    if name == "nginx":
+        if not has_load():
+            return None
+        import load
+
+        if not load.serve_class_module().NGINX.exists():
+            print(f"no nginx at {load.serve_class_module().NGINX}: section nginx kept as it was")
+            return None
+        return load.run_nginx(quick=quick)
     raise ValueError(name)
 
 

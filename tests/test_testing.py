@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import urllib.request
 
 import pytest
 
-from polyfit_explorer.testing import ServerFailed, serve, server_log_problems
+from polyfit_explorer.testing import ServerFailed, free_ports, serve, server_log_problems
 
 STAMP = "2026-01-02 03:04:05,678"
 #: The logger of the Explorer's own records.
@@ -89,3 +90,12 @@ def test_serve_reports_a_server_that_exits_with_its_log(tmp_path):
     with pytest.raises(ServerFailed, match=r"exited with 1:\n.*does not exist"), \
             serve(["-m", "panel", "serve", str(missing)], tmp_path / "serve.log"):
         pass
+
+
+def test_free_ports_are_different_and_bindable():
+    ports = free_ports(3)
+    assert len(ports) == 3
+    assert ports == sorted(set(ports))
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", ports[0]))
+        b.bind(("127.0.0.1", ports[1]))

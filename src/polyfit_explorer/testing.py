@@ -35,6 +35,7 @@ __all__ = [
     "Served",
     "ServerFailed",
     "free_port",
+    "free_ports",
     "serve",
     "server_log_problems",
 ]
@@ -104,6 +105,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_ports(count: int) -> list[int]:
+    """Return ``count`` different ports that :func:`free_port` found free, in ascending order."""
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(free_port())
+    return sorted(ports)
 
 
 @contextlib.contextmanager
