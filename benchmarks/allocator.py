@@ -13,7 +13,7 @@ and whether the app calls glibc's ``malloc_trim`` after sessions close) it
    environment, and measures the server's RSS after a few warm-up sessions
    (the baseline), after ``--class-size`` sessions were open at once and
    closed (the high-water mark of a class), and after ``--cycles``
-   open/change/close cycles, 4 at a time; the ratio is the last over the
+   open/change/close cycles, :data:`AT_ONCE` at a time; the ratio is the last over the
    baseline, and the median time of a cycle's change (sent until the new fit
    arrived) is the served speed;
 2. times, in a fresh interpreter with the same variables, Degree changes of an
@@ -22,8 +22,9 @@ and whether the app calls glibc's ``malloc_trim`` after sessions close) it
    n = 10,000: the cost of the allocator to Python's small allocations.
 
 The candidates run interleaved (each repeat runs them all in turn), because the
-machine is shared and its load drifts.  The section is printed, not written:
-docs/benchmarks.md records a chosen run by hand.
+machine is shared and its load drifts.  :func:`run` is the ``allocator``
+section of benchmarks/run.py (a slow one: about 5 minutes per candidate and
+repeat on an idle 2-core machine); this script prints the same section.
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import load
+from _report import now
 
+HEADING = "## Allocator settings: memory after a class leaves, and the speed cost"
 HERE = Path(__file__).resolve().parent
 #: The packaged app without malloc_trim: the control of the ``trim`` candidates.
 UNTRIMMED_APP = HERE / "_untrimmed_app.py"
@@ -58,16 +62,18 @@ class Candidate:
 
 #: ``as served`` sets nothing: what ``python -m polyfit_explorer`` chooses itself.
 CANDIDATES = [
-    Candidate("pymalloc", {"PYTHONMALLOC": "pymalloc"}, trim=False),
     Candidate("pymalloc + trim (the default until 2026-12)", {"PYTHONMALLOC": "pymalloc"}),
+    Candidate("malloc + trim", {"PYTHONMALLOC": "malloc"}),
     Candidate("pymalloc + MALLOC_ARENA_MAX=2 + trim",
               {"PYTHONMALLOC": "pymalloc", "MALLOC_ARENA_MAX": "2"}),
-    Candidate("malloc", {"PYTHONMALLOC": "malloc"}, trim=False),
-    Candidate("malloc + trim", {"PYTHONMALLOC": "malloc"}),
     Candidate("malloc + MALLOC_ARENA_MAX=2 + trim",
               {"PYTHONMALLOC": "malloc", "MALLOC_ARENA_MAX": "2"}),
+    Candidate("malloc, no trim", {"PYTHONMALLOC": "malloc"}, trim=False),
+    Candidate("pymalloc, no trim", {"PYTHONMALLOC": "pymalloc"}, trim=False),
     Candidate("as served (no variable set)", {}),
 ]
+#: Sessions opened (and cycles run) at a time: more time out on a shared 2-core machine.
+AT_ONCE = 2
 #: The variables a candidate may set; each run starts without any of them.
 VARIABLES = ("PYTHONMALLOC", "MALLOC_ARENA_MAX")
 
@@ -121,19 +127,31 @@ def serve_memory(candidate: Candidate, run: Run, class_size: int, cycles: int,
         load.settle()
         run.baseline = server.rss_mb()
         if class_size:
-            session = load.Load(sessions=class_size, duration=0, think=0)
-            clients = load.open_sessions(server.url, class_size, 4, session)
-            for client in clients:
+            for client in open_class(server.url, class_size, run):
                 client.close()
             load.settle()
         run.after_class = server.rss_mb()
         measured = load.Load(sessions=0, duration=0, think=0)
-        load.cycle(server, measured, cycles, timeout, 10_000, workers=4)
+        load.cycle(server, measured, cycles, timeout, 10_000, workers=AT_ONCE)
         load.settle()
         run.after_cycles = server.rss_mb()
         run.cycle_ms = statistics.median(measured.cycle_latencies) * 1e3
         run.errors += warm.cycle_errors + measured.cycle_errors
     run.errors += server.log_problems()
+
+
+def open_class(url: str, count: int, run: Run) -> list[load.Client]:
+    """Open ``count`` sessions, :data:`AT_ONCE` at a time; a session that fails is an error."""
+
+    def open_one(_):
+        try:
+            return load.Client(url)
+        except Exception as error:  # a timeout on a loaded machine: count it, go on
+            run.errors.append(f"open: {type(error).__name__}: {error}")
+            return None
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        return [client for client in pool.map(open_one, range(count)) if client]
 
 
 def change_speed(candidate: Candidate, sizes: tuple[int, ...], changes: int) -> dict[int, float]:
@@ -210,6 +228,40 @@ def report(runs: list[Run], sizes: tuple[int, ...], class_size: int, cycles: int
     return "\n".join(lines)
 
 
+def section(runs: list[Run], sizes: tuple[int, ...], class_size: int, cycles: int,
+            seconds: float) -> str:
+    """The Markdown section: what was measured, the table, the errors."""
+    repeats = max(sum(r.candidate == runs[0].candidate for r in runs), 1)
+    errors = [f"{r.candidate}: {e}" for r in runs for e in r.errors]
+    return "\n".join([
+        HEADING,
+        "",
+        f"Generated by `uv run python benchmarks/allocator.py`, {now()} (this run: "
+        f"{seconds:.0f} s, {repeats} repeat{'s' if repeats > 1 else ''}, the settings "
+        "interleaved; a cell is the median, with the range of the repeats in brackets). "
+        "One server process (`python -m polyfit_explorer --warm`) per setting and repeat, "
+        f"the setting in its environment; baseline after 2 warm-up sessions; then "
+        f"{class_size} sessions open at once and closed (a class's high-water mark); then "
+        f"{cycles} open/change/close cycles, {AT_ONCE} at a time. RSS in MB, "
+        f"{load.CLEANUP_WAIT_S:g} s after the last session closed. **ratio**: after the "
+        "cycles over the baseline (the target is at most 1.3). **cycle's change**: "
+        "median time from a cycle's change sent until its new fit arrived. **change in "
+        "process**: median of 20 Degree changes of an Explorer rendered offline "
+        "(benchmarks/changes.py's measure) in a fresh interpreter with the setting.",
+        "",
+        report(runs, sizes, class_size, cycles),
+        "",
+        *([f"Errors ({len(errors)}): {'; '.join(errors[:5])}", ""] if errors else []),
+    ])
+
+
+def run(repeats: int = 2, class_size: int = 20, cycles: int = 200) -> str:
+    """benchmarks/run.py's ``allocator`` section: every candidate, interleaved."""
+    started, sizes = time.perf_counter(), (200, 10_000)
+    runs = measure(CANDIDATES, repeats, class_size, cycles, sizes, 20, ("memory", "speed"))
+    return section(runs, sizes, class_size, cycles, time.perf_counter() - started)
+
+
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=1)
@@ -229,13 +281,11 @@ def main(argv=None) -> str:
     candidates = [c for c in CANDIDATES
                   if not args.only or c.name.startswith(tuple(args.only))]
     sizes = (200, 10_000)
+    started = time.perf_counter()
     runs = measure(candidates, args.repeats, args.class_size, args.cycles, sizes, args.changes,
                    tuple(args.what))
-    text = report(runs, sizes, args.class_size, args.cycles)
+    text = section(runs, sizes, args.class_size, args.cycles, time.perf_counter() - started)
     print(text)
-    for run in runs:
-        for error in run.errors[:3]:
-            print(f"- {run.candidate}: {error}")
     return text
 
 

@@ -17,7 +17,10 @@ Sections, in order (each module also runs alone):
   page agrees with itself (benchmarks/rapid.py);
 * ``diagnostics``: the diagnostics' speed targets (benchmarks/diagnostics.py);
 * ``load``: concurrent sessions and server memory (benchmarks/load.py, when
-  that file exists).
+  that file exists);
+* ``allocator``: server memory after a class leaves, and the speed of a
+  change, under each allocator setting (benchmarks/allocator.py; about an hour,
+  so only with ``--only allocator``).
 
 The report keeps, for every section not run, its text from the existing file,
 so ``--only e2e`` refreshes one section.  ``--quick`` runs small sizes and few
@@ -36,9 +39,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load"]
+SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load", "allocator"]
 #: Sections --quick leaves out unless named: diagnostics has no quick mode.
 SLOW = {"diagnostics"}
+#: Sections only ``--only`` runs: they take an hour.
+ON_REQUEST = {"allocator"}
 MARKER = "<!-- benchmarks/run.py section: {} -->"
 MARKER_PATTERN = re.compile(r"^<!-- benchmarks/run\.py section: (\w+) -->$", re.MULTILINE)
 
@@ -84,6 +89,10 @@ def run_section(name: str, quick: bool) -> str | None:
         import load
 
         return load.run(quick=quick)
+    if name == "allocator":
+        import allocator
+
+        return allocator.run()
     raise ValueError(name)
 
 
@@ -141,7 +150,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     import _report
 
-    chosen = args.only or [s for s in SECTIONS if not (args.quick and s in SLOW)]
+    chosen = args.only or [s for s in SECTIONS
+                           if s not in ON_REQUEST and not (args.quick and s in SLOW)]
     started, info = time.perf_counter(), _report.machine()
     output = None if args.output == "-" else Path(args.output)
     sections = old_sections(output.read_text()) if output and output.exists() else {}

@@ -39,6 +39,20 @@ def test_a_pythonmalloc_of_the_users_own_is_kept(value):
     assert allocator.restart_command(environ, ARGV, PYTHON, on_glibc=True) is None
 
 
+@pytest.mark.parametrize(("orig_argv", "serving"), [
+    (ARGV, True),
+    ([PYTHON, "-X", "dev", "-m", "polyfit_explorer"], True),
+    ([PYTHON, "/venv/bin/polyfit-explorer", "--num-procs", "2"], True),
+    ([PYTHON, "-m", "polyfit_explorer.testing"], False),
+    ([PYTHON, "-m", "pytest", "polyfit-explorer"], False),
+    ([PYTHON, "script.py"], False),
+    ([PYTHON], False),
+])
+def test_the_serve_command_is_recognised_before_the_package_imports_scikit_learn(
+        orig_argv, serving):
+    assert allocator.started_as_serve_command(orig_argv) is serving
+
+
 def test_nothing_changes_without_glibc():
     """macOS, Windows, musl: no malloc_trim to give the memory back."""
     assert allocator.restart_command({}, ARGV, PYTHON, on_glibc=False) is None

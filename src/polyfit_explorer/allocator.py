@@ -11,8 +11,12 @@ free pages :func:`polyfit_explorer.workarounds.trim_soon` hands back with
 settings", has the numbers and the speed cost).
 
 Python reads ``PYTHONMALLOC`` once, when the interpreter starts, so the
-serve command (:func:`polyfit_explorer.server.main`) starts itself again
-with the variable set (:func:`use_system_malloc`).  Only on glibc: elsewhere
+serve command starts itself again with the variable set
+(:func:`use_system_malloc`).  It does so as soon as the package is imported
+(``polyfit_explorer/__init__.py``, when :func:`started_as_serve_command`),
+before the package imports scikit-learn and SciPy, which would otherwise be
+imported twice (seconds of CPU); :func:`polyfit_explorer.server.main` calls it
+too, for other ways of starting the server.  Only on glibc: elsewhere
 (macOS, Windows, musl) there is no ``malloc_trim`` to give the memory back,
 and nothing changes.  To keep Python's allocator, set the variable yourself,
 e.g. ``PYTHONMALLOC=pymalloc polyfit-explorer``.
@@ -23,11 +27,37 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 
-__all__ = ["SETTINGS", "restart_command", "use_system_malloc"]
+__all__ = ["SETTINGS", "restart_command", "started_as_serve_command", "use_system_malloc"]
 
 #: The environment the served process runs with, unless the user set a variable already.
 SETTINGS = {"PYTHONMALLOC": "malloc"}
+
+
+#: The console script of ``[project.scripts]``, as its file is named on POSIX systems.
+SCRIPT = "polyfit-explorer"
+
+
+def started_as_serve_command(orig_argv: Sequence[str]) -> bool:
+    """Whether the interpreter's command line is ``python -m polyfit_explorer …`` or the script.
+
+    Parameters
+    ----------
+    orig_argv
+        The interpreter's command line (``sys.orig_argv``).
+
+    Returns
+    -------
+    bool
+        True for ``python [options] -m polyfit_explorer [arguments]`` and for
+        ``polyfit-explorer [arguments]`` (which runs ``python …/polyfit-explorer``).
+    """
+    arguments = list(orig_argv[1:])
+    if "-m" in arguments:
+        module = arguments.index("-m") + 1
+        return arguments[module:module + 1] == ["polyfit_explorer"]
+    return bool(arguments) and PurePath(arguments[0]).name == SCRIPT
 
 
 def glibc() -> bool:
