@@ -29,7 +29,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
-__all__ = ["SETTINGS", "restart_command", "started_as_serve_command", "use_system_malloc"]
+__all__ = [
+    "SCRIPT", "SETTINGS", "glibc", "restart_command", "started_as_serve_command",
+    "use_system_malloc",
+]
 
 #: The environment the served process runs with, unless the user set a variable already.
 SETTINGS = {"PYTHONMALLOC": "malloc"}
