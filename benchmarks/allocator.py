@@ -23,8 +23,9 @@ and whether the app calls glibc's ``malloc_trim`` after sessions close) it
 
 The candidates run interleaved (each repeat runs them all in turn), because the
 machine is shared and its load drifts.  :func:`run` is the ``allocator``
-section of benchmarks/run.py (a slow one: about 5 minutes per candidate and
-repeat on an idle 2-core machine); this script prints the same section.
+section of benchmarks/run.py (a slow one: 7 settings, 2 repeats, an estimated
+6 minutes each on an idle 2-core machine, 12 to 15 on the loaded one of
+2026-12-06); this script prints the same section.
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ def report(runs: list[Run], sizes: tuple[int, ...], class_size: int, cycles: int
 
 
 def section(runs: list[Run], sizes: tuple[int, ...], class_size: int, cycles: int,
-            seconds: float) -> str:
+            changes: int, seconds: float) -> str:
     """The Markdown section: what was measured, the table, the errors."""
     repeats = max(sum(r.candidate == runs[0].candidate for r in runs), 1)
     errors = [f"{r.candidate}: {e}" for r in runs for e in r.errors]
@@ -246,7 +247,7 @@ def section(runs: list[Run], sizes: tuple[int, ...], class_size: int, cycles: in
         f"{load.CLEANUP_WAIT_S:g} s after the last session closed. **ratio**: after the "
         "cycles over the baseline (the target is at most 1.3). **cycle's change**: "
         "median time from a cycle's change sent until its new fit arrived. **change in "
-        "process**: median of 20 Degree changes of an Explorer rendered offline "
+        f"process**: median of {changes} Degree changes of an Explorer rendered offline "
         "(benchmarks/changes.py's measure) in a fresh interpreter with the setting.",
         "",
         report(runs, sizes, class_size, cycles),
@@ -259,7 +260,7 @@ def run(repeats: int = 2, class_size: int = 20, cycles: int = 200) -> str:
     """benchmarks/run.py's ``allocator`` section: every candidate, interleaved."""
     started, sizes = time.perf_counter(), (200, 10_000)
     runs = measure(CANDIDATES, repeats, class_size, cycles, sizes, 20, ("memory", "speed"))
-    return section(runs, sizes, class_size, cycles, time.perf_counter() - started)
+    return section(runs, sizes, class_size, cycles, 20, time.perf_counter() - started)
 
 
 def main(argv=None) -> str:
@@ -284,7 +285,8 @@ def main(argv=None) -> str:
     started = time.perf_counter()
     runs = measure(candidates, args.repeats, args.class_size, args.cycles, sizes, args.changes,
                    tuple(args.what))
-    text = section(runs, sizes, args.class_size, args.cycles, time.perf_counter() - started)
+    text = section(runs, sizes, args.class_size, args.cycles, args.changes,
+                   time.perf_counter() - started)
     print(text)
     return text
 

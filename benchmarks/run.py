@@ -19,8 +19,8 @@ Sections, in order (each module also runs alone):
 * ``load``: concurrent sessions and server memory (benchmarks/load.py, when
   that file exists);
 * ``allocator``: server memory after a class leaves, and the speed of a
-  change, under each allocator setting (benchmarks/allocator.py; about an hour,
-  so only with ``--only allocator``).
+  change, under each allocator setting (benchmarks/allocator.py; an hour or
+  more, so only with ``--only allocator``).
 
 The report keeps, for every section not run, its text from the existing file,
 so ``--only e2e`` refreshes one section.  ``--quick`` runs small sizes and few
@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load", "allocator"]
 #: Sections --quick leaves out unless named: diagnostics has no quick mode.
 SLOW = {"diagnostics"}
-#: Sections only ``--only`` runs: they take an hour.
+#: Sections only ``--only`` runs: they take an hour or more.
 ON_REQUEST = {"allocator"}
 MARKER = "<!-- benchmarks/run.py section: {} -->"
 MARKER_PATTERN = re.compile(r"^<!-- benchmarks/run\.py section: (\w+) -->$", re.MULTILINE)
