@@ -2,8 +2,8 @@
 
 Python's own small-object allocator (pymalloc) keeps every 1 MiB arena
 that still holds one live object.  The sessions of a class leave many such
-arenas behind, each pinned by a few long-lived objects (caches, interned
-strings), so a server stayed at its high-water mark: 450 MB after a class
+arenas behind, each pinned by a few long-lived objects, so a server stayed
+at its high-water mark: 450 MB after a class
 and 200 open/close cycles against a baseline of 284 MB.  With
 ``PYTHONMALLOC=malloc`` every allocation goes through glibc's malloc, whose
 free pages :func:`polyfit_explorer.workarounds.trim_soon` hands back with
