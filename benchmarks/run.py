@@ -19,7 +19,10 @@ Sections, in order (each module also runs alone):
 * ``load``: concurrent sessions and server memory (benchmarks/load.py, when
   that file exists);
 * ``nginx``: 50 sessions on two app processes behind nginx (benchmarks/load.py
-  ``--through-nginx``, when nginx is installed).
+  ``--through-nginx``, when nginx is installed);
+* ``allocator``: server memory after a class leaves, and the speed of a
+  change, under each allocator setting (benchmarks/allocator.py; an hour or
+  more, so only with ``--only allocator``).
 
 The report keeps, for every section not run, its text from the existing file,
 so ``--only e2e`` refreshes one section.  ``--quick`` runs small sizes and few
@@ -38,10 +41,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load", "nginx"]
+SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load", "nginx", "allocator"]
 #: Sections --quick leaves out unless named: diagnostics has no quick mode; nginx
 #: starts two processes and nginx even in its quick mode.
 SLOW = {"diagnostics", "nginx"}
+#: Sections only ``--only`` runs: they take an hour or more.
+ON_REQUEST = {"allocator"}
 MARKER = "<!-- benchmarks/run.py section: {} -->"
 MARKER_PATTERN = re.compile(r"^<!-- benchmarks/run\.py section: (\w+) -->$", re.MULTILINE)
 
@@ -96,6 +101,10 @@ def run_section(name: str, quick: bool) -> str | None:
             print(f"no nginx at {load.serve_class_module().NGINX}: section nginx kept as it was")
             return None
         return load.run_nginx(quick=quick)
+    if name == "allocator":
+        import allocator
+
+        return allocator.run()
     raise ValueError(name)
 
 
@@ -153,7 +162,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     import _report
 
-    chosen = args.only or [s for s in SECTIONS if not (args.quick and s in SLOW)]
+    chosen = args.only or [s for s in SECTIONS
+                           if s not in ON_REQUEST and not (args.quick and s in SLOW)]
     started, info = time.perf_counter(), _report.machine()
     output = None if args.output == "-" else Path(args.output)
     sections = old_sections(output.read_text()) if output and output.exists() else {}

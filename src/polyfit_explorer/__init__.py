@@ -5,6 +5,15 @@ import no Panel, Bokeh or HoloViews; :class:`Explorer` is the app and is importe
 only when first used, so scripts that only fit start fast.
 """
 
+import sys as _sys
+
+from . import allocator as _allocator
+
+# The serve command chooses its allocator now, before scikit-learn and SciPy are
+# imported below: starting the interpreter again later would import them twice.
+if _allocator.started_as_serve_command(_sys.orig_argv):
+    _allocator.use_system_malloc()
+
 from .data import (
     AbsoluteValue,
     DataGenerator,

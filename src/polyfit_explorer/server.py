@@ -37,7 +37,7 @@ from panel.config import config
 from tornado import httputil
 from tornado.web import GZipContentEncoding, OutputTransform
 
-from . import workarounds
+from . import allocator, workarounds
 from .plots import OUTPUT_BACKEND
 
 __all__ = ["POLICY", "SecureServe", "SecurityHeaders", "content_security_policy", "main"]
@@ -336,8 +336,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     argv
         ``[SCRIPT] [panel serve options]``; ``sys.argv[1:]`` if None.  A first
         argument ending in ``.py`` is the script to serve, else the packaged
-        app (at ``/explorer``) is served.
+        app (at ``/explorer``) is served.  With None, on glibc, the process
+        first starts itself again with ``PYTHONMALLOC=malloc`` unless the
+        variable is set (:mod:`.allocator`): a class's memory then goes back
+        to the system after it leaves.
     """
+    if argv is None:
+        allocator.use_system_malloc()
     # As `panel` does: anaconda-project's options become panel serve's.
     args = transform_cmds(list(sys.argv[1:] if argv is None else argv))
     script = args.pop(0) if args and args[0].endswith(".py") else str(APP)
