@@ -16,7 +16,7 @@ UI_LIBRARIES = {"panel", "bokeh", "holoviews"}
     "module",
     ["polyfit_explorer", "polyfit_explorer.data", "polyfit_explorer.model",
      "polyfit_explorer.diagnostics", "polyfit_explorer.verdict",
-     "polyfit_explorer.estimators"],
+     "polyfit_explorer.estimators", "polyfit_explorer.lessons"],
 )
 def test_models_import_no_ui_library(module):
     code = (
