@@ -409,3 +409,69 @@ def test_each_step_sets_what_it_names_and_its_seeds():
             model = step.model()
             state = type("State", (), {"model": model})()
             assert query_of(state) == step.query
+
+
+# ---- the lesson panel, in process ---------------------------------------------------
+
+
+def test_lesson_markdown_cannot_put_markup_or_script_into_the_page():
+    from polyfit_explorer.views.lesson import markdown_html
+
+    html = markdown_html("*Why?* <img src=x onerror=alert(1)> [go](javascript:alert(1))\n\n"
+                         "<script>alert(2)</script>")
+    assert "<em>Why?</em>" in html
+    assert "<img" not in html
+    assert "<script" not in html
+    assert "href" not in html
+
+
+def test_a_step_sets_its_state_link_tab_and_controls():
+    from polyfit_explorer import Explorer
+    from polyfit_explorer.views.lesson import setting_widgets
+
+    lesson = parse(lesson_text("""
+        ## Shown
+        ```yaml
+        settings: {degree: 2, data.noise_sd: 1}
+        show: [degree, data.noise_sd]
+        lock: [degree]
+        tab: Residuals
+        ```
+        ## All
+        ```yaml
+        settings: {degree: 4}
+        ```
+        """), name="mine")
+    explorer = Explorer()
+    explorer.__panel__()
+    sections = [control.__panel__() for control in explorer.controls[:2]]
+    explorer.open_lesson(lesson)
+    assert (explorer.model.degree, explorer.model.data.noise_sd) == (2, 1.0)
+    assert explorer.state == f"{lesson.steps[0].query}&lesson=mine&step=1"
+    assert explorer.diagnostics.active == lessons.TAB_TITLES.index("Residuals")
+    widgets = setting_widgets(sections, explorer.model)
+    visible = {name for name, group in widgets.items() if all(w.visible for w in group)}
+    assert visible == {"degree", "data.noise_sd"}
+    assert all(w.disabled for w in widgets["degree"])
+    assert not any(w.disabled for w in widgets["data.noise_sd"])
+    assert explorer.lesson.back.disabled
+    explorer.lesson.next.clicks += 1
+    assert explorer.lesson.step == 2
+    assert explorer.model.degree == 4
+    assert explorer.state.endswith("&lesson=mine&step=2")
+    # The alpha slider is disabled without a penalty, as before the lesson.
+    assert all(w.visible and not w.disabled for name, group in widgets.items() for w in group
+               if name != "alpha")
+    assert all(section.visible for section in sections)
+    # Back restores the whole state of step 1, the noise too.
+    explorer.model.data.noise_sd = 5
+    explorer.lesson.back.clicks += 1
+    assert (explorer.model.degree, explorer.model.data.noise_sd) == (2, 1.0)
+
+
+def test_without_a_lesson_the_link_is_the_settings_alone():
+    from polyfit_explorer import Explorer
+
+    explorer = Explorer()
+    assert explorer.state == query_of(explorer)
+    assert "lesson" not in explorer.state
