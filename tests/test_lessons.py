@@ -8,6 +8,8 @@ the step's settings, with scikit-learn and NumPy where that is natural.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
@@ -176,6 +178,15 @@ def test_served_lessons_are_found_by_their_file_name(tmp_path, monkeypatch):
     bad.write_text(lesson_text("## One\n```yaml\nsettings: {degree: -1}\n```\n"))
     with pytest.raises(LessonError, match=rf"{bad}, line 7: "):
         lessons.serve([bad])
+
+
+def test_the_serve_command_refuses_a_bad_lesson_naming_its_line(tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text(lesson_text("## One\n```yaml\nsettings: {degree: 99}\n```\n"))
+    run = subprocess.run([sys.executable, "-m", "polyfit_explorer", "--lesson", str(bad)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert f"{bad}, line 7: Ignored degree: degree (Degree): '99' is out of range" in run.stderr
 
 
 def test_tab_titles_are_the_apps():

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from polyfit_explorer import lessons
 from polyfit_explorer.lessons import Lesson, Step
+from polyfit_explorer.testing import serve, server_log_problems
 
 from ._bokeh import RENDERED, SETTLED
 
@@ -98,3 +99,19 @@ def test_three_lessons_run_end_to_end(page: Page, app_url: str):
     check_step(page, lesson, len(lesson.steps) - 1)
     assert re.search(rf"lesson={lesson.name}&step={len(lesson.steps) - 1}$", page.url)
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_lesson_file_given_to_the_serve_command_opens_by_its_name(page: Page,
+                                                                      tmp_path: Path):
+    mine = tmp_path / "my_lesson.md"
+    mine.write_text("---\ntitle: Mine\n---\n\n## The only step\n\n```yaml\n"
+                    "settings: {degree: 6}\nshow: [degree]\n```\n\nServed from a file.\n")
+    log = tmp_path / "server.log"
+    with serve(["-m", "polyfit_explorer", "--lesson", str(mine)], log, cwd=ROOT) as served:
+        page.goto(served.url("explorer?lesson=my_lesson"), timeout=STEP_TIMEOUT)
+        page.wait_for_function(RENDERED, timeout=STEP_TIMEOUT)
+        check_step(page, lessons.read(mine), 1)
+        expect(page.get_by_text("Served from a file.")).to_be_visible()
+        page.wait_for_function(SETTLED, timeout=STEP_TIMEOUT)
+        page.goto("about:blank")  # before the server stops, or the page would retry
+    assert server_log_problems(log.read_text()) == []
