@@ -73,7 +73,8 @@ def test_console_script_runs_the_package_server():
 
 @pytest.mark.parametrize("module", ["data", "estimators", "model", "diagnostics", "views.explorer",
                                     "parameters", "views.controls", "views.text",
-                                    "views.diagnostics", "verdict"])
+                                    "views.diagnostics", "verdict", "lessons.format",
+                                    "views.lesson"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(f"polyfit_explorer.{module}"))
     assert result.attempted > 0

@@ -125,8 +125,8 @@ def parse(text: str, source: str = "<lesson>", name: str = "lesson") -> Lesson:
 
     Examples
     --------
-    >>> lesson = parse("---\\ntitle: Try\\n---\\n## One\\n```yaml\\nsettings: {degree: 5}\\n```\\n"
-    ...                "Look.\\n")
+    >>> lesson = parse("---\ntitle: Try\n---\n## One\n```yaml\nsettings: {degree: 5}\n```\n"
+    ...                "Look.\n")
     >>> lesson.steps[0].title, lesson.steps[0].settings, lesson.steps[0].text
     ('One', {'degree': '5'}, 'Look.')
     """

@@ -42,7 +42,7 @@ def markdown_html(text: str) -> str:
     Examples
     --------
     >>> markdown_html("**Why?** <script>alert(1)</script>")
-    '<p><strong>Why?</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>\\n'
+    '<p><strong>Why?</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>\n'
     """
     return _MARKDOWN.render(text)
 
