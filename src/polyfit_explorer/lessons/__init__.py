@@ -17,7 +17,7 @@ from ..parameters import quoted
 from .format import TAB_TITLES, Lesson, LessonError, Step, parse, read
 
 __all__ = ["SERVED", "TAB_TITLES", "Lesson", "LessonError", "Step", "available", "find",
-           "packaged", "parse", "read", "serve"]
+           "packaged", "parse", "read", "serve", "served"]
 
 #: The environment variable listing the served lesson files, separated by os.pathsep.
 SERVED = "POLYFIT_EXPLORER_LESSONS"
