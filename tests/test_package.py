@@ -16,7 +16,7 @@ UI_LIBRARIES = {"panel", "bokeh", "holoviews"}
     "module",
     ["polyfit_explorer", "polyfit_explorer.data", "polyfit_explorer.model",
      "polyfit_explorer.diagnostics", "polyfit_explorer.verdict",
-     "polyfit_explorer.estimators"],
+     "polyfit_explorer.estimators", "polyfit_explorer.lessons"],
 )
 def test_models_import_no_ui_library(module):
     code = (
@@ -73,7 +73,8 @@ def test_console_script_runs_the_package_server():
 
 @pytest.mark.parametrize("module", ["data", "estimators", "model", "diagnostics", "views.explorer",
                                     "parameters", "views.controls", "views.text",
-                                    "views.diagnostics", "verdict"])
+                                    "views.diagnostics", "verdict", "lessons.format",
+                                    "views.lesson"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(f"polyfit_explorer.{module}"))
     assert result.attempted > 0

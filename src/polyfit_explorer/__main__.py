@@ -2,7 +2,8 @@
 
 Every option of ``panel serve`` works, e.g. ``--port 5007``, ``--show`` or,
 for a class, ``--num-procs 2``; ``--frame-ancestors`` says who may show the
-app in a frame.  Without SCRIPT the packaged app is served at ``/explorer``;
+app in a frame, and ``--lesson FILE`` (repeatable) offers a lesson file at
+``?lesson=<its name>``.  Without SCRIPT the packaged app is served at ``/explorer``;
 a first argument ending in ``.py`` is served instead.  Either way every
 response carries the security headers of :mod:`polyfit_explorer.server`, and
 on glibc the server runs with ``PYTHONMALLOC=malloc`` unless the variable is

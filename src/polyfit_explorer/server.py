@@ -37,7 +37,7 @@ from panel.config import config
 from tornado import httputil
 from tornado.web import GZipContentEncoding, OutputTransform
 
-from . import allocator, workarounds
+from . import allocator, lessons, workarounds
 from .plots import OUTPUT_BACKEND
 
 __all__ = ["POLICY", "SecureServe", "SecurityHeaders", "content_security_policy", "main"]
@@ -299,6 +299,10 @@ class SecureServe(Serve):
         help=("Who may show the app in a frame: CSP frame-ancestors sources, e.g. "
               "\"'self'\" https://lms.example.org (default: 'self'). "
               "X-Frame-Options is sent only for 'self' or 'none'."),
+    )), ("--lesson", Argument(
+        metavar="FILE", action="append", default=[],
+        help=("A lesson file (Markdown, see the README's \"Teaching with it\") to offer; "
+              "the app opens it at ?lesson=<file name without .md>. Repeat for more."),
     )))
 
     def customize_kwargs(self, args: argparse.Namespace, server_kwargs: dict) -> dict:
@@ -353,7 +357,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parsed = parser.parse_args([script, *args])
     try:
         frame_ancestor_sources(parsed.frame_ancestors)
-    except ValueError as error:
+        # Checked now, and found by every process --num-procs forks (lessons.SERVED).
+        if parsed.lesson:
+            lessons.serve(parsed.lesson)
+    except ValueError as error:  # a LessonError names the file and the line
         parser.error(str(error))
     # Now, not when the first page is built: a request before it would be logged raw.
     workarounds.install()

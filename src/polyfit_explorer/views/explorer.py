@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import logging
 import weakref
+from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
 import panel_material_ui as pmui
 import param
 
-from .. import workarounds
+from .. import lessons, workarounds
 from ..data import ground_truths, title
 from ..diagnostics import Diagnostics
+from ..lessons import Lesson, LessonError, Step
 from ..links import apply_query, query_of
 from ..model import SETTINGS, RegressionModel
-from ..parameters import InvalidValue, UpdateFailed, where
+from ..parameters import InvalidValue, UpdateFailed, quoted, where
 from .data_controls import DataControls
 from .data_plot import DataPlot
 from .diagnostics import DiagnosticsView
 from .downloads import Downloads
 from .hint import VerdictHint
+from .lesson import LessonView
 from .live import dispatcher
 from .model_controls import ModelControls
 from .prediction_plot import PredictionPlot
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: The model's results whose change the plots and scores show.
 OUTPUTS = ("samples_", "estimator_")
+#: A link's keys that open a lesson at a step (``?lesson=overfitting&step=2``).
+LESSON_KEYS = ("lesson", "step")
 
 
 class Explorer(pn.viewable.Viewer):
@@ -74,8 +79,11 @@ class Explorer(pn.viewable.Viewer):
         self._generators = {title(type(generator)): generator}
         self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
         self.truth = self._current_title
-        self._page = self._location = None
-        self.state = query_of(self)
+        self._page = self._location = self.controls = None
+        #: The open lesson's panel, or None; its slot heads the sidebar.
+        self.lesson: LessonView | None = None
+        self._lesson_slot = pn.Column(sizing_mode="stretch_width")
+        self.state = self._query()
         # Edits by mouse need an event loop to come back on: a server or a notebook.
         self.data_plot = DataPlot(self._on_error, editing=dispatcher() is not None,
                                   model=self.model)
@@ -121,7 +129,7 @@ class Explorer(pn.viewable.Viewer):
         only updates the link.
         """
         names = {event.name for event in events}
-        state = query_of(self)
+        state = self._query()
         if not names & set(OUTPUTS) and state == self.state:
             return
         self.state = state
@@ -175,6 +183,65 @@ class Explorer(pn.viewable.Viewer):
         if pn.state.notifications is not None:  # only where notifications are enabled
             pn.state.notifications.error(as_text(text), duration=8000)
 
+    # ---- lessons ------------------------------------------------------------------
+
+    def _query(self) -> str:
+        """Return the link of what is shown: the settings, then the open lesson's step."""
+        query = query_of(self)
+        return query if self.lesson is None else f"{query}&{self.lesson.link}"
+
+    def open_lesson(self, lesson: Lesson | str, step: int = 1):
+        """Open a lesson (or a lesson's name) at ``step``, counted from 1, and enter it."""
+        if isinstance(lesson, str):
+            lesson = lessons.find(lesson)
+        if not 1 <= step <= len(lesson.steps):
+            raise ValueError(f"step must be from 1 to {len(lesson.steps)}; got {step}.")
+        if self.lesson is not None:
+            self.lesson.restore_controls()
+        self.lesson = LessonView(lesson=lesson, step=step, on_step=self.enter_step)
+        self._lesson_slot[:] = [self.lesson]
+        self.enter_step(self.lesson.current)
+
+    def enter_step(self, step: Step):
+        """Set the step's settings, as a link does, and show its controls and tab.
+
+        The step's query holds every setting, so each step is one whole
+        state whichever way it is entered; hand edits and excluded points go.
+        A refused value (which checking the file rules out, but for an order
+        the state before refuses, such as an x min above the old x max, so a
+        refusal is applied again) becomes the message.
+        """
+        with pn.io.hold():
+            if self.model.data.edited:
+                self.model.data.param.trigger("reset")
+            self.model.excluded = []
+            problems = apply_query(self, step.query)
+            if problems:
+                problems = apply_query(self, step.query)
+            self.message = " ".join(problems)
+            if step.tab is not None:
+                self.diagnostics.active = lessons.TAB_TITLES.index(step.tab)
+            self._show_lesson_controls()
+            self._show()  # the step is part of the link even when no setting changed
+
+    def _show_lesson_controls(self):
+        if self.lesson is not None and self.controls is not None:
+            self.lesson.show_controls([c.__panel__() for c in self.controls[:2]], self.model)
+
+    def _open_linked_lesson(self, values: dict[str, str]) -> list[str]:
+        """Open the lesson a link names; return why not, if it is not opened."""
+        try:
+            lesson = lessons.find(values["lesson"])
+        except LessonError as error:
+            return [f"{error} The app opened without a lesson."]
+        text, count = values.get("step", "1"), len(lesson.steps)
+        step = int(text) if text.isdigit() and 1 <= int(text) <= count else None
+        self.open_lesson(lesson, step or 1)
+        if step is None:
+            return [f"Ignored step {quoted(text)} from the link: the lesson's steps are "
+                    f"1 to {count}. Opened step 1."]
+        return []
+
     # ---- the page -----------------------------------------------------------------
 
     def _link_to_url(self):
@@ -182,7 +249,12 @@ class Explorer(pn.viewable.Viewer):
         location, doc = pn.state.location, pn.state.curdoc
         if location is None or doc is None or doc.session_context is None:
             return
-        problems = apply_query(self, location.search) if location.search else []
+        pairs = parse_qsl(location.search.lstrip("?"), keep_blank_values=True)
+        values = dict(pairs)
+        problems = self._open_linked_lesson(values) if "lesson" in values else []
+        if self.lesson is None:  # a lesson's step sets every setting itself
+            problems += apply_query(
+                self, urlencode([(k, v) for k, v in pairs if k not in LESSON_KEYS]))
         self._location = location
         # Earlier, the page's own URL would overwrite it.
         pn.state.onload(lambda: setattr(location, "search", "?" + self.state))
@@ -197,7 +269,8 @@ class Explorer(pn.viewable.Viewer):
             DataControls(model=self.model, truth=self.param.truth, on_error=self._on_error),
             ModelControls(model=self.model, on_error=self._on_error),
             Downloads(model=self.model)]
-        return pn.Column(message, *self.controls, sizing_mode="stretch_width")
+        return pn.Column(self._lesson_slot, message, *self.controls,
+                         sizing_mode="stretch_width")
 
     def _main(self) -> list:
         plots = pn.Row(self.data_plot, self.prediction_plot, sizing_mode="stretch_width")
@@ -220,6 +293,7 @@ class Explorer(pn.viewable.Viewer):
                 sidebar=[self._sidebar()], main=self._main(), sidebar_width=360,
                 busy_indicator=None)
             workarounds.quiet_busy_bar(self._page)
+            self._show_lesson_controls()
             if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
                 pn.state.on_session_destroyed(self._release)
         return self._page
