@@ -200,7 +200,7 @@ class RegressionModel(param.Parameterized):
         doc="The generator whose sample is fitted; a default DataGenerator if none is given.")
 
     degree = Integer(
-        default=3, bounds=(0, 50), softbounds=(0, 20), step=1,
+        default=3, bounds=(0, 50), step=1,
         label="Degree", doc="Highest power of x in the fitted polynomial.")
 
     penalty = param.Selector(
