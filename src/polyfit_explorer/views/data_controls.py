@@ -28,7 +28,7 @@ NOISE_PARAMETERS = ["noise_kind", "noise_df", "noise_growth", "outlier_fraction"
                     "outlier_scale"]
 #: The accordion's title as large as the sections' "### Data" (a Markdown h3):
 #: material's own title variant was larger than the headings it sits under.
-HEADING_SX = {"& .title": {"fontSize": "1.17em", "fontWeight": 700}}
+HEADING_SX = {"& .title": {"fontSize": "1.17rem", "fontWeight": 700}}
 
 
 class DataControls(pn.viewable.Viewer):
