@@ -19,6 +19,7 @@ SETTINGS = [
     {"penalty": "l2", "degree": 9},
     {"penalty": "l2", "alpha_mode": "manual", "alpha": 3.0, "degree": 12},
     {"penalty": "l1", "degree": 5},
+    {"penalty": "l2", "alpha_mode": "cv_1se", "degree": 12},
     {"loss": "huber", "degree": 4},
 ]
 

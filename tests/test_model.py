@@ -103,6 +103,37 @@ def test_degree_change_refits_without_resampling():
     assert len(model.coef_) == 10
 
 
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_the_one_se_rule_fits_the_alpha_the_alpha_tab_marks(penalty):
+    """The model's one-SE alpha is the Alpha tab's dotted marker, from the same errors."""
+    from polyfit_explorer.diagnostics import Snapshot, alpha_path
+
+    model = RegressionModel(degree=12, penalty=penalty)
+    lowest = model.alpha_
+    model.alpha_mode = "cv_1se"
+    path = alpha_path(Snapshot.of(model))
+    assert path.best_alpha == pytest.approx(lowest, rel=1e-12)
+    assert model.alpha_ == pytest.approx(path.one_se_alpha, rel=1e-12)
+    assert model.alpha_ > lowest
+    # By hand from the tab's numbers: within one SE of the minimum, and no larger alpha is.
+    mse = path.cv_rmse**2
+    best = int(np.argmin(mse))
+    within = np.flatnonzero(path.alphas <= model.alpha_ * (1 + 1e-12))
+    assert mse[within[-1]] <= mse[best] + _mse_se(model, path, best) + 1e-12
+    # The fit is the plain estimator at that alpha.
+    manual = model.make_estimator(alpha_mode="manual", alpha=model.alpha_)
+    train = split(model)[0]
+    manual.fit(train[["x"]].to_numpy(), train["y"])
+    np.testing.assert_allclose(model.predict(train["x"]), manual.predict(train[["x"]].to_numpy()),
+                               rtol=1e-6, atol=1e-6)
+
+
+def _mse_se(model, path, best) -> float:
+    """The standard error of the best alpha's mean fold MSE, from the tab's RMSE and its SE."""
+    # cv_se is the delta-method SE of √MSE: se(MSE) = 2·√MSE·se(√MSE).
+    return 2 * path.cv_rmse[best] * path.cv_se[best]
+
+
 def test_only_effective_inputs_refit():
     model = RegressionModel(penalty="none")
     estimator = model.estimator_
@@ -112,8 +143,13 @@ def test_only_effective_inputs_refit():
     estimator = model.estimator_
     model.alpha = 0.01  # alpha is chosen by cross-validation
     assert model.estimator_ is estimator
+    model.alpha_mode = "cv_1se"
+    assert model.estimator_ is not estimator
+    estimator = model.estimator_
+    model.alpha = 0.02
+    assert model.estimator_ is estimator
     model.alpha_mode = "manual"
-    assert model.alpha_ == 0.01
+    assert model.alpha_ == 0.02
     estimator = model.estimator_
     model.alpha = 2.0
     assert model.estimator_ is not estimator

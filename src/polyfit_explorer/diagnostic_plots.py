@@ -18,10 +18,12 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 
-from .plots import BACKEND_OPTIONS, COLORS, FIT_COLOR, TRUTH_COLOR, Layer, padded
+from .plots import BACKEND_OPTIONS, COLORS, FIT_COLOR, FONT_SCALE, TRUTH_COLOR, Layer, padded
 
 __all__ = [
     "FLOOR_FRACTION",
+    "LEGEND_COLUMNS",
+    "NO_PENALTY",
     "OPTIONS",
     "Shown",
     "alpha_errors",
@@ -45,21 +47,30 @@ MARK_COLOR = "#555555"
 DRAWN_FITS = 50
 
 #: Options every diagnostics figure has.
-OPTIONS = dict(responsive=True, height=360, legend_position="top", legend_cols=5,
-               show_grid=True, **BACKEND_OPTIONS)
+OPTIONS = dict(responsive=True, height=360, legend_position="top", show_grid=True,
+               fontscale=FONT_SCALE, **BACKEND_OPTIONS)
+#: Legend columns unless a figure says otherwise: three fit half of a 1280-pixel screen.
+LEGEND_COLUMNS = 3
+
+
+#: What stands instead of a figure against alpha while there is no penalty.
+NO_PENALTY = "Choose an L2 or L1 penalty to see {what} against alpha."
 
 
 @dataclass(frozen=True)
 class Shown:
     """What one figure shows: named layers, ranges ``{"x": …, "y": …}``, a title, options.
 
-    The options (axis labels, log axes) are the same for every result of a figure.
+    The options (axis labels, log axes, legend columns) are the same for every
+    result of a figure.  A ``note`` says why there is nothing to show: the view
+    then hides the figure and shows the note, one line of text, instead.
     """
 
     layers: dict
     ranges: dict
     title: str
     options: dict = field(default_factory=dict)
+    note: str = ""
 
 
 def _columns(frame: pd.DataFrame, *names: str) -> dict:
@@ -140,8 +151,8 @@ def alpha_errors(path, penalty_name: str = "") -> Shown:
     """Train, test and CV RMSE against alpha, with the CV and one-SE alphas marked."""
     frame = _or_empty(path.frame() if path is not None else None,
                       ["alpha", "train_rmse", "test_rmse", "cv_rmse", "cv_se"])
-    title = (f"Error against alpha ({penalty_name}): dashed = CV choice, dotted = 1-SE choice"
-             if path is not None else "Error against alpha: choose an L2 or L1 penalty")
+    # Short enough for half of a 1280-pixel screen; the tab's text says what the marks are.
+    title = f"Error against alpha, {penalty_name}" if path is not None else "Error against alpha"
     best, one_se = (path.best_alpha, path.one_se_alpha) if path is not None else (None, None)
     layers = {
         "train": _curve(frame, "alpha", "train_rmse", "train", COLORS["train"]),
@@ -154,7 +165,8 @@ def alpha_errors(path, penalty_name: str = "") -> Shown:
     ranges = {"x": _log_range(frame["alpha"]),
               "y": _log_range(frame["train_rmse"], frame["test_rmse"], frame["cv_rmse"])}
     return Shown(layers, ranges, title, dict(logx=True, logy=True, xlabel="alpha (log scale)",
-                                             ylabel="RMSE (log scale)"))
+                                             ylabel="RMSE (log scale)"),
+                 note="" if path is not None else NO_PENALTY.format(what="the error"))
 
 
 def replicate_fits(result, drawn: int = DRAWN_FITS) -> Shown:
@@ -212,8 +224,7 @@ def bias_variance_curve(frame: pd.DataFrame | None, key: str, current) -> Shown:
     frame = frame.assign(bias2_closed_form=np.where(closed, bias2, np.nan),
                          bias2_refits=np.where(closed, np.nan, bias2))
     log_x = key == "alpha"
-    title = ("Bias² + variance + σ² against " + key if len(frame) or not log_x
-             else "Against alpha: choose an L2 or L1 penalty")
+    title = "Bias² + variance + σ² against " + key
     error = dict(ylabel="squared error")
     layers = {
         "bias2": _curve(frame, key, "bias2_closed_form", "bias² (closed form)", BIAS_COLOR,
@@ -232,7 +243,8 @@ def bias_variance_curve(frame: pd.DataFrame | None, key: str, current) -> Shown:
               "y": _log_range(*(frame[c] for c in columns))}
     return Shown(layers, ranges, title, dict(
         logy=True, logx=log_x, xlabel=key + (" (log scale)" if log_x else ""),
-        ylabel="squared error (log scale)"))
+        ylabel="squared error (log scale)", legend_cols=2),
+        note=NO_PENALTY.format(what="bias and variance") if log_x and not len(frame) else "")
 
 
 #: The learning curve's log axis starts at this fraction of the noise σ (of the
@@ -269,9 +281,10 @@ def learning_curve(frame: pd.DataFrame | None, noise_sd: float | None) -> Shown:
               "y": _log_range(*(drawn[c] for c in series), noise["noise_sd"])}
     title = "Error against training-set size"
     if len(below):
-        title += f" (▼: below {floor_name}, drawn at it)"
+        title += f" (▼: below {floor_name})"
     return Shown(layers, ranges, title, dict(
-        logx=True, logy=True, xlabel="training points (log scale)", ylabel="RMSE (log scale)"))
+        logx=True, logy=True, xlabel="training points (log scale)", ylabel="RMSE (log scale)",
+        legend_cols=2))
 
 
 def _error_floor(errors: np.ndarray, noise_sd: float | None) -> tuple[float, str]:
@@ -333,8 +346,7 @@ def regularization_path(path) -> Shown:
     if path is not None:
         lines = [{"alpha": path.alphas, "coef": path.coef[:, k], "power": k + 1}
                  for k in range(path.coef.shape[1])]
-    title = ("Regularization path (standardized powers, what the penalty sees)"
-             if path is not None else "Regularization path: choose an L2 or L1 penalty")
+    title = "Regularization path (standardized powers)"
     layers = {
         "path": hv.Path(lines, ["alpha", hv.Dimension("coef", label="standardized coefficient")],
                         vdims=["power"], label="coefficient of power k").opts(
@@ -345,7 +357,8 @@ def regularization_path(path) -> Shown:
     coef = np.concatenate([np.asarray(line["coef"], dtype=float) for line in lines])
     ranges = {"x": _log_range(alphas), "y": padded(coef)}
     return Shown(layers, ranges, title, dict(logx=True, xlabel="alpha (log scale)",
-                                             ylabel="standardized coefficient"))
+                                             ylabel="standardized coefficient"),
+                 note="" if path is not None else NO_PENALTY.format(what="the coefficients"))
 
 
 def residuals(frame: pd.DataFrame | None, against: str) -> Shown:

@@ -35,8 +35,9 @@ from sklearn.pipeline import Pipeline
 
 from .average import NODES, Average
 from .data import Noise
-from .estimators import KFoldRidgeCV
+from .estimators import KFoldRidgeCV, chosen_alpha
 from .model import (
+    CV_RULES,
     LASSO_EPS,
     LASSO_MAX_ITER,
     LASSO_N_ALPHAS,
@@ -191,7 +192,7 @@ class Snapshot:
 
     def cross_validates(self, n: int) -> bool:
         """Whether alpha is cross-validated on ``n`` points; with 1 the manual alpha is used."""
-        return self.settings["alpha_mode"] == "cv" and n >= 2
+        return self.settings["alpha_mode"] in CV_RULES and n >= 2
 
     def preset_alpha(self, degree: int, n: int) -> float | None:
         """Return the alpha the pipeline fixes at ``degree`` on ``n`` points, None if it is chosen.
@@ -282,9 +283,9 @@ class LinearDesign:
         """Return the hat matrix's trace, ``1 + Σ s²/(s² + α)``, for each alpha."""
         return 1.0 + (self.s * self.gains(alphas)).sum(axis=1)
 
-    def cv_alpha(self, y: np.ndarray, cv: KFold) -> float:
-        """Return the alpha ``KFoldRidgeCV`` chooses for ``y`` on these features."""
-        return KFoldRidgeCV(RIDGE_ALPHAS, cv=cv).fit(self.features_train, y).alpha_
+    def cv_alpha(self, y: np.ndarray, cv: KFold, rule: str = "min") -> float:
+        """Return the alpha ``KFoldRidgeCV`` chooses for ``y`` on these features by ``rule``."""
+        return KFoldRidgeCV(RIDGE_ALPHAS, cv=cv, rule=rule).fit(self.features_train, y).alpha_
 
     def replicate_noise(self, rng: np.random.Generator, replicates: int):
         """Draw standard-normal noise of ``replicates`` fresh samples, as the fit sees it.
@@ -304,7 +305,9 @@ class LinearDesign:
 def _alpha(snap: Snapshot, degree: int, design: LinearDesign, y: np.ndarray) -> float:
     """Return the alpha the pipeline uses at ``degree`` when fitted to ``y``."""
     alpha = snap.preset_alpha(degree, len(y))
-    return design.cv_alpha(y, snap.folds(len(y))) if alpha is None else alpha
+    if alpha is not None:
+        return alpha
+    return design.cv_alpha(y, snap.folds(len(y)), CV_RULES[snap.settings["alpha_mode"]])
 
 
 def fit_predict(snap: Snapshot, degree: int, x, y, *x_new, alpha: float | None = None,
@@ -449,16 +452,15 @@ def alpha_path(snap: Snapshot) -> AlphaPath | None:
     order = np.argsort(search.alphas_)
     alphas, coef, intercept = search.alphas_[order], coef[order], intercept[order]
     mse = search.mse_path_[order]
-    mean, se = mse.mean(axis=1), mse.std(axis=1, ddof=1) / math.sqrt(mse.shape[1])
-    best = int(np.argmin(mean))
-    within = np.flatnonzero(mean <= mean[best] + se[best])
     rmse, rmse_se = cv_rmse(mse.T)
     return AlphaPath(
         alphas=alphas,
         train_rmse=_rmse_columns(y, z @ coef.T + intercept),
         test_rmse=_rmse_columns(snap.y_test, z_test @ coef.T + intercept),
         cv_rmse=rmse, cv_se=rmse_se,
-        coef=coef, best_alpha=float(alphas[best]), one_se_alpha=float(alphas[within.max()]),
+        coef=coef, best_alpha=chosen_alpha(alphas, mse, "min"),
+        # The rule the model's "cv_1se" fits by, so the marker is the alpha it chooses.
+        one_se_alpha=chosen_alpha(alphas, mse, "one_se"),
         alpha=snap.alpha_)
 
 
@@ -741,7 +743,7 @@ def _lasso_path_replicates(snap, design, alphas, rng, replicates) -> np.ndarray:
 def learning_sizes(snap: Snapshot, n_sizes: int = 12) -> np.ndarray:
     """Training sizes of the learning curve: geometric from the fewest a fit accepts."""
     n = len(snap.y_train)
-    cv = snap.method_at(snap.degree) in ("l1", "l2") and snap.settings["alpha_mode"] == "cv"
+    cv = snap.method_at(snap.degree) in ("l1", "l2") and snap.settings["alpha_mode"] in CV_RULES
     low = min(max(2, snap.settings["cv_folds"] if cv else 2), n)
     return np.unique(np.geomspace(low, n, n_sizes).round().astype(int))
 

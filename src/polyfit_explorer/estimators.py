@@ -8,7 +8,46 @@ from sklearn.linear_model import HuberRegressor, Lasso, LassoCV
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["IntervalScaler", "KFoldRidgeCV", "ScaledHuberRegressor", "effective_dof", "ridge_path"]
+__all__ = ["ALPHA_RULES", "IntervalScaler", "KFoldRidgeCV", "OneSELassoCV", "ScaledHuberRegressor",
+           "chosen_alpha", "effective_dof", "ridge_path"]
+
+#: How a cross-validation chooses alpha from its errors (see :func:`chosen_alpha`).
+ALPHA_RULES = ("min", "one_se")
+
+
+def chosen_alpha(alphas, mse_path, rule: str = "min") -> float:
+    """Return the alpha a cross-validation's errors choose by ``rule``.
+
+    ``"min"``: the alpha of the least mean validation MSE (ties to the
+    smallest alpha).  ``"one_se"``: the largest alpha whose mean MSE is
+    within one standard error of that minimum, the standard error of the
+    best alpha's mean over folds (std with ddof 1 / √folds): the simplest
+    model the data cannot tell from the best (Hastie, Tibshirani and
+    Friedman, *Elements of Statistical Learning*, 7.10).
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,)
+    mse_path : array-like of shape (n_alphas, n_folds)
+        Each alpha's validation MSE in each fold, as ``LassoCV.mse_path_``.
+    rule : {"min", "one_se"}
+
+    Examples
+    --------
+    >>> chosen_alpha([1.0, 10.0, 100.0], [[1.0, 3.0], [1.5, 3.5], [4.0, 6.0]], "one_se")
+    10.0
+    """
+    if rule not in ALPHA_RULES:
+        raise ValueError(f"rule must be one of {ALPHA_RULES}; got {rule!r}.")
+    alphas, mse = np.asarray(alphas, dtype=float), np.asarray(mse_path, dtype=float)
+    order = np.argsort(alphas, kind="stable")
+    alphas, mse = alphas[order], mse[order]
+    mean = mse.mean(axis=1)
+    best = int(np.argmin(mean))
+    if rule == "min":
+        return float(alphas[best])
+    se = mse[best].std(ddof=1) / np.sqrt(mse.shape[1]) if mse.shape[1] > 1 else 0.0
+    return float(alphas[np.flatnonzero(mean <= mean[best] + se).max()])
 
 
 class IntervalScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -91,6 +130,8 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
         Penalty strengths to try.
     cv : int, cross-validation generator or iterable
         As for :func:`sklearn.model_selection.check_cv`.
+    rule : {"min", "one_se"}
+        The lowest mean error, or the one-standard-error rule (:func:`chosen_alpha`).
 
     Attributes
     ----------
@@ -112,9 +153,10 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
     np.float64(0.1)
     """
 
-    def __init__(self, alphas=(0.1, 1.0, 10.0), cv=5):
+    def __init__(self, alphas=(0.1, 1.0, 10.0), cv=5, rule="min"):
         self.alphas = alphas
         self.cv = cv
+        self.rule = rule
 
     def fit(self, X, y):
         """Choose alpha by cross-validation, then fit Ridge on all of X, y."""
@@ -126,7 +168,7 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
             *_, pred = ridge_path(X[train], y[train], alphas, X[val])
             self.mse_path_[:, k] = ((pred - y[val, None]) ** 2).mean(axis=0)
         self.alphas_ = alphas
-        self.alpha_ = alphas[np.argmin(self.mse_path_.mean(axis=1))]
+        self.alpha_ = np.float64(chosen_alpha(alphas, self.mse_path_, self.rule))
         coef, intercept, self.singular_ = ridge_path(X, y, [self.alpha_], singular=True)
         self.coef_, self.intercept_ = coef[0], intercept[0]
         return self
@@ -136,6 +178,39 @@ class KFoldRidgeCV(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
+
+
+class OneSELassoCV(LassoCV):
+    """``LassoCV`` that chooses alpha by the one-standard-error rule (:func:`chosen_alpha`).
+
+    Cross-validates as ``LassoCV`` does, then refits LASSO on all the data at
+    the largest alpha whose mean validation MSE (``mse_path_``) is within one
+    standard error of the minimum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.linspace(-1, 1, 40).reshape(-1, 1) ** [1, 2, 3]
+    >>> y = X[:, 0] + np.random.default_rng(0).normal(0, 0.3, 40)
+    >>> fit = OneSELassoCV(cv=4).fit(X, y)
+    >>> bool(fit.alpha_ >= LassoCV(cv=4).fit(X, y).alpha_)
+    True
+    """
+
+    def fit(self, X, y, sample_weight=None, **params):
+        """Cross-validate as LassoCV, then refit at the one-SE alpha."""
+        super().fit(X, y, sample_weight=sample_weight, **params)
+        alpha = chosen_alpha(self.alphas_, self.mse_path_, "one_se")
+        if alpha == self.alpha_:
+            return self
+        final = Lasso(alpha=alpha, fit_intercept=self.fit_intercept, precompute=self.precompute,
+                      max_iter=self.max_iter, tol=self.tol, copy_X=self.copy_X,
+                      positive=self.positive, random_state=self.random_state,
+                      selection=self.selection).fit(X, y, sample_weight=sample_weight)
+        self.alpha_ = np.float64(alpha)
+        self.coef_, self.intercept_ = final.coef_, final.intercept_
+        self.dual_gap_, self.n_iter_ = final.dual_gap_, final.n_iter_
+        return self
 
 
 class ScaledHuberRegressor(HuberRegressor):

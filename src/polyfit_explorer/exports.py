@@ -10,7 +10,7 @@ import json
 import skops.io
 from sklearn.model_selection import KFold
 
-from .estimators import IntervalScaler, KFoldRidgeCV, ScaledHuberRegressor
+from .estimators import IntervalScaler, KFoldRidgeCV, OneSELassoCV, ScaledHuberRegressor
 from .model import (
     HUBER_EPSILON,
     HUBER_MAX_ITER,
@@ -24,7 +24,8 @@ __all__ = ["SKOPS_TRUSTED", "load_skops", "to_csv", "to_script", "to_skops"]
 #: Types ``skops.io.load`` must be told to trust: the project's own estimators, and the
 #: scikit-learn splitter a cross-validated alpha keeps (skops lists no splitter as safe).
 SKOPS_TRUSTED = [f"{cls.__module__}.{cls.__qualname__}"
-                 for cls in (IntervalScaler, KFoldRidgeCV, ScaledHuberRegressor, KFold)]
+                 for cls in (IntervalScaler, KFoldRidgeCV, OneSELassoCV, ScaledHuberRegressor,
+                             KFold)]
 
 
 def to_csv(model: RegressionModel) -> str:
@@ -66,7 +67,9 @@ def _regressor_code(model: RegressionModel) -> str:
                 f"max_iter={HUBER_MAX_ITER})")
     if model.alpha_ is None:
         return f"LinearRegression(tol={LEAST_SQUARES_RCOND!r})  # exact least squares"
-    how = "set by hand" if model.cv_points_ is None else "chosen by cross-validation in the app"
+    how = ("set by hand" if model.cv_points_ is None else
+           "chosen by cross-validation in the app"
+           + (" (one-standard-error rule)" if model.alpha_mode == "cv_1se" else ""))
     name = "Ridge" if model.penalty == "l2" else "Lasso"
     extra = f", max_iter={LASSO_MAX_ITER}, precompute=True" if name == "Lasso" else ""
     return f"{name}(alpha={float(model.alpha_)!r}{extra})  # alpha {how}"

@@ -23,7 +23,7 @@ import holoviews.plotting.bokeh  # registers the backend that .opts() needs
 import numpy as np
 import pandas as pd
 
-__all__ = ["COLORS", "RASTER_THRESHOLD", "TRUTH_LABEL", "Layer", "curve_columns",
+__all__ = ["COLORS", "FONT_SCALE", "RASTER_THRESHOLD", "TRUTH_LABEL", "Layer", "curve_columns",
            "data_ranges", "editable", "editable_columns", "excluded", "fit", "identity",
            "identity_columns", "padded", "pinned", "point_columns", "predicted_vs_actual",
            "prediction_columns", "prediction_ranges", "raster_input", "rasterized", "samples",
@@ -45,6 +45,9 @@ PINNED_COLOR = "#7f7f7f"
 OUTPUT_BACKEND = os.environ.get("POLYFIT_EXPLORER_OUTPUT_BACKEND", "canvas")
 #: Plot options that choose it; every figure's overlay gets them.
 BACKEND_OPTIONS = {"backend_opts": {"plot.output_backend": OUTPUT_BACKEND}}
+#: Plot text (titles, axis labels, ticks, legends) this much larger than HoloViews'
+#: default, readable from the back of a classroom; titles and legends are sized to fit.
+FONT_SCALE = 1.15
 
 _Y = hv.Dimension("y", label="y")
 _Y_PRED = hv.Dimension("y_pred", label="predicted y")

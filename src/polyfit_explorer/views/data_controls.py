@@ -26,6 +26,9 @@ DATA_PARAMETERS = ["n_samples", "x_min", "x_max", "noise_sd", "noise_mean",
                    "random_state", "resample"]
 NOISE_PARAMETERS = ["noise_kind", "noise_df", "noise_growth", "outlier_fraction",
                     "outlier_scale"]
+#: The accordion's title as large as the sections' "### Data" (a Markdown h3):
+#: material's own title variant was larger than the headings it sits under.
+HEADING_SX = {"& .title": {"fontSize": "1.17rem", "fontWeight": 700}}
 
 
 class DataControls(pn.viewable.Viewer):
@@ -62,8 +65,8 @@ class DataControls(pn.viewable.Viewer):
         return pn.Column(
             _introduction(generator),
             *controls(generator, DATA_PARAMETERS + extra, self.on_error, typed),
-            pmui.Accordion(("Noise lab", param_widgets(generator, NOISE_PARAMETERS)),
-                         sizing_mode="stretch_width"),
+            pmui.Accordion(("Noise lab", _noise_widgets(generator)), sx=HEADING_SX,
+                           sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
 
     def _upload_widgets(self, dataset) -> pn.Column:
@@ -94,6 +97,16 @@ class DataControls(pn.viewable.Viewer):
     def __panel__(self):
         """Return the heading, the ground-truth select and the generator's widgets."""
         return self._view
+
+
+def _noise_widgets(generator: DataGenerator) -> pn.Column:
+    """Return the noise lab's widgets; ν shows only while the noise is Student-t."""
+    at = NOISE_PARAMETERS.index("noise_df")
+    student_t = param_widgets(generator, ["noise_df"])
+    student_t.visible = generator.param.noise_kind.rx() == "student_t"
+    return pn.Column(param_widgets(generator, NOISE_PARAMETERS[:at]), student_t,
+                     param_widgets(generator, NOISE_PARAMETERS[at + 1:]),
+                     sizing_mode="stretch_width")
 
 
 def _introduction(generator: DataGenerator) -> pn.pane.Markdown:

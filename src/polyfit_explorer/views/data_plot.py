@@ -25,9 +25,11 @@ from .raster import Raster
 
 __all__ = ["DataPlot"]
 
-#: Options of the two main figures.
-FIGURE_OPTIONS = dict(responsive=True, height=500, legend_position="top", legend_cols=4,
-                      **plots.BACKEND_OPTIONS)
+#: Options of the two main figures: low enough that the scores below them show
+#: without scrolling on a 1400×900 screen.  Two legend columns fit the data plot's
+#: six entries on a 1280-pixel screen.
+FIGURE_OPTIONS = dict(responsive=True, height=460, legend_position="top", legend_cols=2,
+                      fontscale=plots.FONT_SCALE, **plots.BACKEND_OPTIONS)
 
 #: What an unpinned ghost curve holds: one invisible point.
 NO_CURVE = pd.DataFrame({"x": [np.nan], "y": [np.nan]})
@@ -68,11 +70,12 @@ class DataPlot(pn.viewable.Viewer):
         self.figure = Figure(
             {name: builders[name](columns[name]) for name in builders}, self._ranges(),
             extra=[self._raster.dynamic_map],
-            title="Data, ground truth and fit: click to add a point, drag to move one",
+            title="Data, truth and fit: click to add a point, drag to move",
             **FIGURE_OPTIONS)
         if editing:
             self._attach_edit_streams()
-        self._note = pn.pane.Markdown(self._size_note(), margin=(0, 10))
+        self._note = pn.pane.Markdown(self._size_note(), margin=(0, 10),
+                                      visible=bool(self._size_note()))
         self._view = pn.Column(self.figure, self._buttons(), sizing_mode="stretch_width")
 
     # ---- what the figure shows ------------------------------------------------
@@ -122,7 +125,8 @@ class DataPlot(pn.viewable.Viewer):
             del columns["truth"]
         self.figure.update(columns, self._ranges())
         self._raster.refresh(self.figure.ranges)
-        self._note.object = self._size_note()
+        note = self._size_note()
+        self._note.param.update(object=note, visible=bool(note))
 
     @param.depends("pinned", watch=True)
     def _show_pinned(self):
@@ -198,7 +202,7 @@ class DataPlot(pn.viewable.Viewer):
         """Remove the pinned curve."""
         self.pinned = None
 
-    def _buttons(self) -> pn.Row:
+    def _buttons(self) -> pn.Column:
         buttons = [
             ("Exclude selected", self.exclude_selected,
              "Leave the points selected with the box or lasso tool out of the fit."),
@@ -208,10 +212,12 @@ class DataPlot(pn.viewable.Viewer):
             ("Pin this fit", self.pin, "Keep the current fit as a ghost curve."),
             ("Clear pin", self.unpin, "Remove the ghost curve."),
         ]
-        return pn.Row(*(pmui.Button(label=label, on_click=action, description=tip,
-                                    variant="outlined", size="small")
-                        for label, action, tip in buttons),
-                      self._note, sizing_mode="stretch_width")
+        # The note on a line of its own: beside the buttons it was squeezed and cut off.
+        return pn.Column(
+            pn.Row(*(pmui.Button(label=label, on_click=action, description=tip,
+                                 variant="outlined", size="small")
+                     for label, action, tip in buttons), sizing_mode="stretch_width"),
+            self._note, sizing_mode="stretch_width")
 
     def __panel__(self):
         """Return the figure with the edit buttons below it."""

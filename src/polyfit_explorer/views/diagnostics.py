@@ -154,7 +154,9 @@ TABS = (
         "Train, test and 5-fold cross-validated error at every degree, for the current data "
         "and penalty. Training error only falls as the degree grows; the test and "
         "cross-validated errors fall, then rise once the fit follows the noise. "
-        "**Click a degree** to fit it.",
+        "**Click a degree** to fit it. With a penalty, the second plot shows the errors "
+        "against alpha: dashed, the alpha of the lowest CV error; dotted, the one-SE "
+        "choice (the largest alpha within one standard error of it).",
         _validation, ("max_degree",),
         (lambda r: plots.validation_curve(r["curve"], r["degree"]),
          lambda r: plots.alpha_errors(r["path"], r["penalty"])),
@@ -212,6 +214,9 @@ class TabView(pn.viewable.Viewer):
         self.tab, self.result, self._settings, self._on_tap = tab, result, settings, on_tap
         self.figures: list[Figure] = []
         self._table = self._drawn = None
+        #: Says what a figure with nothing to show (no penalty, no alpha) would show.
+        self._note = pn.pane.Markdown("", visible=False, sizing_mode="stretch_width",
+                                      margin=(0, 10))
         alert = pmui.Alert(object=result.param.error.rx.pipe(as_text), severity="error",
                            visible=result.param.error.rx.bool(), sizing_mode="stretch_width")
         intro = pn.pane.Markdown(tab.intro, sizing_mode="stretch_width", margin=(0, 10))
@@ -238,17 +243,37 @@ class TabView(pn.viewable.Viewer):
                 figure.update(part.layers, part.ranges, part.title)
             if self._table is not None:
                 self._table.object = self.tab.table(result)
+            self._show_notes(shown)
             self._stamp()
             return
         # Built from the first result: Bokeh fails to measure a log axis drawn
         # without data ("Cannot read properties of undefined (reading 'top_panel')").
         self.figures = [Figure(part.layers, part.ranges, title=part.title,
-                               **part.options, **plots.OPTIONS) for part in shown]
+                               **{**plots.OPTIONS, "legend_cols": plots.LEGEND_COLUMNS,
+                                  **part.options})
+                        for part in shown]
+        # Hidden by their holders: a HoloViews pane's own visible is synced onto
+        # the Bokeh figure with Panel's design, which Bokeh refuses (Panel 1.9).
+        self._holders = [pn.Column(figure, sizing_mode="stretch_width")
+                         for figure in self.figures]
         if self._on_tap is not None:
             tap = hv.streams.Tap(source=self.figures[0].layers["cv"], x=None, y=None)
             tap.add_subscriber(self._on_tap)
         self._body[:] = self._layout(result)
+        self._show_notes(shown)
         self._stamp()
+
+    def _show_notes(self, shown: list[plots.Shown]):
+        """Hide the figures with nothing to show; one line of text says why.
+
+        Hidden, not removed: the figure keeps its Bokeh models and is patched
+        like the others, so showing it again draws no new plot (a log-axis plot
+        rebuilt in the browser failed, see ``DiagnosticsView.__panel__``).
+        """
+        for holder, part in zip(self._holders, shown, strict=True):
+            holder.visible = not part.note
+        notes = " ".join(part.note for part in shown if part.note)
+        self._note.param.update(object=notes, visible=bool(notes))
 
     def _stamp(self):
         """Tag the first figure's first layer with the state its result was computed for.
@@ -260,18 +285,20 @@ class TabView(pn.viewable.Viewer):
 
     def _layout(self, result) -> list:
         """Figures in pairs; the table and the settings beside an odd one out, or below."""
-        rows = [pn.Row(*self.figures[i:i + 2], sizing_mode="stretch_width")
-                for i in range(0, len(self.figures) - len(self.figures) % 2, 2)]
+        holders = self._holders
+        rows = [pn.Row(*holders[i:i + 2], sizing_mode="stretch_width")
+                for i in range(0, len(holders) - len(holders) % 2, 2)]
+
         side = [self._settings]
         if self.tab.table is not None:
             self._table = pn.pane.HTML(self.tab.table(result), stylesheets=[BIAS_VARIANCE_CSS],
                                        sizing_mode="stretch_width")
             side.insert(0, self._table)
         if len(self.figures) % 2:
-            rows.append(pn.Row(pn.Column(*side, width=420), self.figures[-1],
-                               sizing_mode="stretch_width"))
+            rows += [pn.Row(pn.Column(*side, width=420), holders[-1],
+                            sizing_mode="stretch_width"), self._note]
         else:
-            rows += side
+            rows += [self._note, *side]
         return rows
 
     def __panel__(self):

@@ -19,6 +19,10 @@ from .raster import Raster
 __all__ = ["PredictionPlot"]
 
 
+#: The prediction plot's width in pixels: its three legend entries fit.
+PREDICTION_WIDTH = 400
+
+
 class PredictionPlot(pn.viewable.Viewer):
     """Each point's prediction against its actual y, by split; the line of perfect fit."""
 
@@ -33,7 +37,9 @@ class PredictionPlot(pn.viewable.Viewer):
         self.figure = Figure({"identity": identity, **predictions},
                              self._ranges(), extra=[self._raster.dynamic_map],
                              title="Predicted against actual", xlabel="actual y",
-                             ylabel="predicted y", **FIGURE_OPTIONS)
+                             ylabel="predicted y", **{**FIGURE_OPTIONS, "legend_cols": 3})
+        # A fixed width, nearly square: the data plot beside it takes the rest.
+        self._view = pn.Column(self.figure, width=PREDICTION_WIDTH)
 
     @property
     def large(self) -> bool:
@@ -75,5 +81,5 @@ class PredictionPlot(pn.viewable.Viewer):
         self.figure.update(self._identity_columns(), self._ranges())
 
     def __panel__(self):
-        """Return the figure."""
-        return self.figure
+        """Return the figure, at its fixed width."""
+        return self._view

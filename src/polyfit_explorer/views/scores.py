@@ -91,6 +91,8 @@ def _alpha_text(m: RegressionModel) -> str:
         how = "set by hand"
     else:
         how = f"chosen by {min(m.cv_folds, m.cv_points_)}-fold cross-validation"
+        if m.alpha_mode == "cv_1se":
+            how += ", one-standard-error rule"
         if m.cv_points_ < m.n_train_:
             how += f" on a random {m.cv_points_:,} of the {m.n_train_:,} training points"
     return f"α = {m.alpha_:.3g} ({how})"
