@@ -203,7 +203,9 @@ class OneSELassoCV(LassoCV):
         alpha = chosen_alpha(self.alphas_, self.mse_path_, "one_se")
         if alpha == self.alpha_:
             return self
-        final = Lasso(alpha=alpha, fit_intercept=self.fit_intercept, precompute=self.precompute,
+        # As LassoCV's own refit does: Lasso refuses precompute="auto".
+        precompute = False if isinstance(self.precompute, str) else self.precompute
+        final = Lasso(alpha=alpha, fit_intercept=self.fit_intercept, precompute=precompute,
                       max_iter=self.max_iter, tol=self.tol, copy_X=self.copy_X,
                       positive=self.positive, random_state=self.random_state,
                       selection=self.selection).fit(X, y, sample_weight=sample_weight)
