@@ -74,10 +74,17 @@ READ_FIT = f"""() => {{
   return fit === undefined ? null
     : {{state: fit.tags[0], x: Array.from(fit.data.x), fit: Array.from(fit.data.fit)}};
 }}"""
-#: True once the Explorer's document is synced and all its figures have drawn.
-EXPLORER_RENDERED = f"""() => {{
+#: True once the Explorer's page and all its figures have drawn.  Not the
+#: document's ``is_idle``: in a notebook its roots include Panel's CommManager
+#: and Location, whose views never report that they have finished, so it is
+#: never idle.
+EXPLORER_RENDERED = rf"""() => {{
   const doc = {EXPLORER_DOC};
-  if (doc === undefined || !doc.is_idle) return false;
+  if (doc === undefined) return false;
+  const pages = doc.roots().filter(root => !/\.(CommManager|Location)$/.test(root.type))
+    .map(root => Bokeh.index[root.id]);
+  if (pages.length === 0 || !pages.every(view => view !== undefined && view.has_finished()))
+    return false;
   const figures = Array.from(Bokeh.index.all_views()).filter(view =>
     view.model.type === "Figure" && view.model.document === doc);
   return figures.length >= 2 && figures.every(view => view.has_finished());
