@@ -720,7 +720,7 @@ def test_the_comm_script_patches_the_handler_panel_registers():
     bundle = (Path(panel.__file__).parent / "dist" / "panel.min.js").read_text()
     assert '"panel.models.comm_manager"' in bundle
     assert "msg_handler(" in _comm_manager_source()
-    data, metadata = workarounds.comm_before_render(({"text/html": "<div>page</div>"}, {}))
+    data, _ = workarounds.comm_before_render(({"text/html": "<div>page</div>"}, {}))
     assert data["text/html"].startswith("<script>")
     assert data["text/html"].endswith("</script>\n<div>page</div>")
     assert 'Bokeh.Models.get("panel.models.comm_manager.CommManager")' in data["text/html"]
@@ -751,7 +751,7 @@ def _cdn_stylesheets(model) -> list[str]:
                    reason="panel 1.9.4 links a model made after display to cdn.holoviz.org "
                           "despite inline=True")
 def test_upstream_notebook_models_made_later_have_inline_stylesheets():
-    doc, model = _notebook_model()
+    _, model = _notebook_model()
     assert _cdn_stylesheets(model) == []
 
 
@@ -766,3 +766,50 @@ def test_a_notebook_patch_inlines_the_stylesheets_of_new_models():
         doc.hold()
         notebook.diff(doc)
     assert _cdn_stylesheets(model) == []
+
+
+def _sent_order(monkeypatch, upstream: bool) -> list[str]:
+    """Push a patch while the comm is closed, open it, push another; return the sent order."""
+    import asyncio
+    import inspect
+
+    from bokeh.models import Div
+    from panel.io import notebook
+    from pyviz_comms import Comm
+
+    workarounds.install()
+    if upstream:
+        monkeypatch.setattr(notebook, "diff", inspect.unwrap(notebook.diff))
+        monkeypatch.setattr(notebook, "send", inspect.unwrap(notebook.send))
+    sent = []
+
+    class Recorder(Comm):
+        def send(self, data=None, metadata=None, buffers=()):
+            sent.extend(text for text in ("first", "second") if f'"{text}"' in str(data))
+
+    comm, doc, div = Recorder(), Document(), Div(text="drawn")
+    doc.add_root(div)
+    doc.models.flush_synced()
+    doc.hold()
+
+    async def push_twice():
+        div.text = "first"
+        notebook.push(doc, comm)  # the page's comm is not open yet: sent 0.1 s later
+        comm._comm = object()  # the page opened it
+        div.text = "second"
+        notebook.push(doc, comm)
+        await asyncio.sleep(0.3)
+
+    asyncio.run(push_twice())
+    return sent
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="panel 1.9.4 sends a patch made after the comm opened before one "
+                          "that waited for it")
+def test_upstream_notebook_sends_patches_in_the_order_made(monkeypatch):
+    assert _sent_order(monkeypatch, upstream=True) == ["first", "second"]
+
+
+def test_notebook_patches_are_sent_in_the_order_made(monkeypatch):
+    assert _sent_order(monkeypatch, upstream=False) == ["first", "second"]

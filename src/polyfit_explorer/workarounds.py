@@ -38,6 +38,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import itertools
 import logging
 import threading
 import zlib
@@ -340,6 +341,68 @@ def _inline_new_stylesheets(diff):
     return inlined
 
 
+class _InOrder:
+    """What a notebook's comm has yet to send: each document's patches, in the order made."""
+
+    def __init__(self):
+        self.made = itertools.count()
+        self.next = 0
+        self.waiting: dict[int, tuple] = {}
+
+
+#: Per document (by id; a notebook keeps its documents for the kernel's life).
+_ORDER: dict[int, _InOrder] = {}
+
+
+def _number_patches(diff):
+    """Wrap ``panel.io.notebook.diff`` to number each document's patches.
+
+    See :func:`_send_in_order`, which sends them by these numbers.
+    """
+
+    @functools.wraps(diff)
+    def numbered(doc, *args, **kwargs):
+        msg = diff(doc, *args, **kwargs)
+        if msg is not None:
+            order = _ORDER.setdefault(id(doc), _InOrder())
+            msg._polyfit_order = (order, next(order.made))
+        return msg
+
+    return numbered
+
+
+def _send_in_order(send):
+    """Wrap ``panel.io.notebook.send`` to send each document's patches in the order made.
+
+    Checked on panel 1.9.4.  ``push`` makes a patch and, while the comm to
+    the page is not open yet, sends it 0.1 s later from the event loop.  In a
+    notebook run with *Run All* the comm opens between two cells while patches
+    of the first wait: the next cell's patches went out at once, before them,
+    and named models only the waiting patches define (Bokeh in the page:
+    "reference … isn't known").  Here a patch waits until those made before it
+    have gone.
+    """
+
+    @functools.wraps(send)
+    def in_order(comm, msg):
+        numbered = getattr(msg, "_polyfit_order", None)
+        if numbered is None:
+            return send(comm, msg)
+        order, number = numbered
+        order.waiting[number] = (comm, msg)
+        while order.next in order.waiting:
+            send(*order.waiting.pop(order.next))
+            order.next += 1
+        return None
+
+    return in_order
+
+
+def _notebook_diff(diff):
+    """Wrap ``panel.io.notebook.diff`` in both of the above: inline, then number."""
+    return _number_patches(_inline_new_stylesheets(diff))
+
+
 def comm_before_render(bundle: tuple[dict, dict] | dict):
     """Put the script that lets the comm work before the views are built into ``bundle``.
 
@@ -366,7 +429,8 @@ WRAPPERS = [
     (SessionHandler, "get_session", _refuse_malformed_session_request),
     (WSHandler, "open", _refuse_malformed_token),
     (BokehTornado, "_keep_alive", _leave_closing_sockets_to_tornado),
-    (panel_notebook, "diff", _inline_new_stylesheets),
+    (panel_notebook, "diff", _notebook_diff),
+    (panel_notebook, "send", _send_in_order),
 ]
 
 _lock = threading.Lock()
