@@ -12,6 +12,8 @@ test reads the Explorer's Bokeh document in the page:
   the fit in the page becomes the fit computed here at that degree.
 
 The page must log no console error and no cell may show an error output.
+What it found broken at first, and the workarounds that mend it, are in
+docs/development.md ("The Explorer in a notebook").
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
-from playwright.sync_api import Error as PlaywrightError
 
 from polyfit_explorer import DataGenerator, RegressionModel
 from polyfit_explorer.testing import end_process_group, free_port
@@ -234,26 +235,6 @@ def add_cell_and_run(page: Page, code: str) -> None:
     page.keyboard.press("Shift+Enter")
 
 
-#: What this test found on its first runs (2026-12-06; JupyterLab 4.6.6, panel 1.9.4,
-#: bokeh 3.9.2), in the page's console while the cells after the app ran:
-#: Bokeh's "reference … isn't known" (a patch naming models the page never
-#: received; the app's document then never settles), changes made from Python
-#: after the app was shown not reaching the page until the slider sent one,
-#: and three of Panel's stylesheets (css/loading.css, theme/material*.css)
-#: requested from cdn.holoviz.org despite ``pn.extension(inline=True)``.
-#: Panel 1.9.4 drops the changes held by ``pn.io.hold()`` on a document no
-#: server session connected (``panel.io.document._drain_unconnected_events``),
-#: which is what a notebook's document is; skipping that hold in a notebook
-#: turned the error into "Expected text fragment but received binary fragment"
-#: (interleaved comm messages).  Strict: the day the notebook works, this passes
-#: and the suite says so.
-NOT_YET = pytest.mark.xfail(
-    strict=True, raises=(AssertionError, PlaywrightError),
-    reason="issue 15: in JupyterLab the app's document breaks on later patches from the "
-           "kernel, and Panel requests three stylesheets from its CDN")
-
-
-@NOT_YET
 def test_notebook_app_talks_both_ways_through_the_comm(notebook_page: Page):
     page = notebook_page
     run_all_cells(page)
