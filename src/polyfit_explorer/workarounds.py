@@ -1,4 +1,4 @@
-"""Workarounds for library behaviour that fills a served app's log with false faults.
+"""Workarounds for library behaviour: false faults in a served app's log, a notebook's comm.
 
 A teacher serving the app reads its log: a traceback or an ERROR there should
 mean a fault of the server.  Each workaround here hides one record that does
@@ -24,6 +24,11 @@ not, found with panel 1.9.4, bokeh 3.9.2 and tornado 6.6.1, and nothing else:
   of everything it holds, and the material page's busy bar stops walking the
   page's models twice per change.
 - :func:`trim_soon`: the memory of closed sessions goes back to the system.
+- In a notebook (JupyterLab): :func:`comm_before_render` lets the page apply
+  what the kernel sends before the output's views are built;
+  ``_send_in_order`` sends a document's patches in the order they were made;
+  ``_inline_new_stylesheets`` keeps models made later off the CDN with
+  ``pn.extension(inline=True)``.
 
 :func:`install` installs them all; the app calls it for every page it builds.
 The tests in tests/test_workarounds.py check, marked ``xfail(strict=True)``,
