@@ -396,8 +396,9 @@ def _send_in_order(send):
         order, number = numbered
         order.waiting[number] = (comm, msg)
         while order.next in order.waiting:
-            send(*order.waiting.pop(order.next))
-            order.next += 1
+            ready = order.waiting.pop(order.next)
+            order.next += 1  # first: a send that raises must not hold back the later ones
+            send(*ready)
         return None
 
     return in_order
