@@ -34,6 +34,7 @@ __all__ = [
     "VIEWPORT",
     "Served",
     "ServerFailed",
+    "end_process_group",
     "free_port",
     "free_ports",
     "serve",
@@ -139,7 +140,7 @@ def serve(arguments: list[str], log: Path, cwd: Path | None = None,
         _wait_until_live(process, f"http://127.0.0.1:{port}/liveness", log, timeout)
         yield Served(port, process.pid)
     finally:
-        _end(process)
+        end_process_group(process)
 
 
 def _wait_until_live(process: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
@@ -157,7 +158,8 @@ def _wait_until_live(process: subprocess.Popen, url: str, log: Path, timeout: fl
     raise ServerFailed(f"the server did not answer {url} in {timeout} s:\n{log.read_text()}")
 
 
-def _end(process: subprocess.Popen) -> None:
+def end_process_group(process: subprocess.Popen) -> None:
+    """End the process group ``process`` leads (started with ``start_new_session=True``)."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""Workarounds for library behaviour that fills a served app's log with false faults.
+"""Workarounds for library behaviour: false faults in a served app's log, a notebook's comm.
 
 A teacher serving the app reads its log: a traceback or an ERROR there should
 mean a fault of the server.  Each workaround here hides one record that does
@@ -24,6 +24,11 @@ not, found with panel 1.9.4, bokeh 3.9.2 and tornado 6.6.1, and nothing else:
   of everything it holds, and the material page's busy bar stops walking the
   page's models twice per change.
 - :func:`trim_soon`: the memory of closed sessions goes back to the system.
+- In a notebook (JupyterLab): :func:`comm_before_render` lets the page apply
+  what the kernel sends before the output's views are built;
+  ``_send_in_order`` sends a document's patches in the order they were made;
+  ``_inline_new_stylesheets`` keeps models made later off the CDN with
+  ``pn.extension(inline=True)``.
 
 :func:`install` installs them all; the app calls it for every page it builds.
 The tests in tests/test_workarounds.py check, marked ``xfail(strict=True)``,
@@ -38,18 +43,22 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import itertools
 import logging
 import threading
 import zlib
 
 import panel as pn
 import panel_material_ui as pmui
+from bokeh.models import UIElement
 from bokeh.protocol.exceptions import ProtocolError
 from bokeh.server.tornado import BokehTornado
 from bokeh.server.views.session_handler import SessionHandler
 from bokeh.server.views.ws import WSHandler
 from bokeh.util.token import get_session_id, get_token_payload
+from panel.io import notebook as panel_notebook
 from panel.io.document import GC_DEBOUNCE
+from panel.io.notebook import patch_inline_stylesheets
 from panel.util import edit_readonly
 from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
@@ -59,6 +68,7 @@ from .parameters import InvalidValue, UpdateFailed
 
 __all__ = [
     "RefusedValueFilter",
+    "comm_before_render",
     "immediate",
     "install",
     "on_empty_upload",
@@ -267,6 +277,151 @@ class RefusedValueFilter(logging.Filter):
         return True
 
 
+# ---- a notebook page's comm ------------------------------------------------------
+
+#: JavaScript that makes Panel's CommManager apply what the kernel sends before
+#: the output's views are built.  ``msg_handler`` (panel/models/comm_manager.ts)
+#: returns early, without consuming the message, while the output's root is in
+#: neither ``PyViz.plot_index`` (JupyterLab's extension leaves it null) nor
+#: ``Bokeh.index`` (filled once all views are built, seconds after display for
+#: the material page).  A message dropped whole loses the models it defines
+#: (later patches: "reference … isn't known"); one dropped in part leaves the
+#: receiver between fragments for good ("Expected text fragment but received
+#: binary fragment").  The patch only needs the document, which exists from
+#: the start: here the handler runs as if the root were indexed.
+_COMM_BEFORE_RENDER_JS = """
+(function () {
+  const Bokeh = window.Bokeh;
+  const CommManager = Bokeh === undefined ? null
+    : Bokeh.Models.get("panel.models.comm_manager.CommManager");
+  if (CommManager == null || CommManager.prototype.msg_handler._polyfit_early) return;
+  const handle = CommManager.prototype.msg_handler;
+  function msg_handler(msg) {
+    const index = this.ns == null ? null : this.ns.plot_index;
+    const id = this.plot_id;
+    if (index == null || id == null || index[id] != null || id in Bokeh.index) {
+      return handle.call(this, msg);
+    }
+    const before = index[id];
+    index[id] = this;  // the handler only asks whether the root is known
+    try {
+      return handle.call(this, msg);
+    } finally {
+      if (index[id] === this) index[id] = before;
+    }
+  }
+  msg_handler._polyfit_early = true;
+  CommManager.prototype.msg_handler = msg_handler;
+})();
+"""
+
+
+def _inline_new_stylesheets(diff):
+    """Wrap ``panel.io.notebook.diff`` to inline the stylesheets of models it is about to send.
+
+    Checked on panel 1.9.4 and panel-material-ui 0.16.6.  With
+    ``pn.extension(inline=True)`` Panel inlines its stylesheets (``css/loading.css``,
+    the material theme's ``bundled/theme/*.css``) when a notebook output is
+    displayed and when a layout's children change, but a model created later
+    in another way (a diagnostics tab's first figures, built when the result
+    comes back, or a model whose stylesheets Panel sets again) reached the page
+    with links to cdn.holoviz.org, which offline fail with
+    ``ERR_NAME_NOT_RESOLVED``.  The models the page has not received yet, and
+    those whose stylesheets changed, get the inlined stylesheets just before
+    the patch is made.  Only notebooks use this ``diff``; a served app's patches are made by
+    Bokeh.
+    """
+
+    @functools.wraps(diff)
+    def inlined(doc, *args, **kwargs):
+        if pn.config.inline:
+            restyled = [event.model for event in doc.callbacks._held_events
+                        if getattr(event, "attr", None) == "stylesheets"]
+            for model in [*doc.models._new_models, *restyled]:
+                if isinstance(model, UIElement):
+                    # Held with 'combine': the new value replaces the held event's.
+                    patch_inline_stylesheets(model)
+        return diff(doc, *args, **kwargs)
+
+    return inlined
+
+
+class _InOrder:
+    """What a notebook's comm has yet to send: each document's patches, in the order made."""
+
+    def __init__(self):
+        self.made = itertools.count()
+        self.next = 0
+        self.waiting: dict[int, tuple] = {}
+
+
+#: Per document (by id; a notebook keeps its documents for the kernel's life).
+_ORDER: dict[int, _InOrder] = {}
+
+
+def _number_patches(diff):
+    """Wrap ``panel.io.notebook.diff`` to number each document's patches.
+
+    See :func:`_send_in_order`, which sends them by these numbers.
+    """
+
+    @functools.wraps(diff)
+    def numbered(doc, *args, **kwargs):
+        msg = diff(doc, *args, **kwargs)
+        if msg is not None:
+            order = _ORDER.setdefault(id(doc), _InOrder())
+            msg._polyfit_order = (order, next(order.made))
+        return msg
+
+    return numbered
+
+
+def _send_in_order(send):
+    """Wrap ``panel.io.notebook.send`` to send each document's patches in the order made.
+
+    Checked on panel 1.9.4.  ``push`` makes a patch and, while the comm to
+    the page is not open yet, sends it 0.1 s later from the event loop.  In a
+    notebook run with *Run All* the comm opens between two cells while patches
+    of the first wait: the next cell's patches went out at once, before them,
+    and named models only the waiting patches define (Bokeh in the page:
+    "reference … isn't known").  Here a patch waits until those made before it
+    have gone.
+    """
+
+    @functools.wraps(send)
+    def in_order(comm, msg):
+        numbered = getattr(msg, "_polyfit_order", None)
+        if numbered is None:
+            return send(comm, msg)
+        order, number = numbered
+        order.waiting[number] = (comm, msg)
+        while order.next in order.waiting:
+            ready = order.waiting.pop(order.next)
+            order.next += 1  # first: a send that raises must not hold back the later ones
+            send(*ready)
+        return None
+
+    return in_order
+
+
+def _notebook_diff(diff):
+    """Wrap ``panel.io.notebook.diff`` in both of the above: inline, then number."""
+    return _number_patches(_inline_new_stylesheets(diff))
+
+
+def comm_before_render(bundle: tuple[dict, dict] | dict):
+    """Put the script that lets the comm work before the views are built into ``bundle``.
+
+    ``bundle`` is what Panel's ``_repr_mimebundle_`` returns for a notebook; the
+    script goes before the output's own, so it runs before any comm message.
+    Checked on panel 1.9.4 with @pyviz/jupyterlab_pyviz 3.0.6 (pyviz_comms).
+    """
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    if "text/html" in data:
+        data["text/html"] = f"<script>{_COMM_BEFORE_RENDER_JS}</script>\n" + data["text/html"]
+    return bundle
+
+
 #: Where each filter goes: the loggers that log the record it hides.
 FILTERS = {
     "panel.reactive": RefusedValueFilter,
@@ -280,6 +435,8 @@ WRAPPERS = [
     (SessionHandler, "get_session", _refuse_malformed_session_request),
     (WSHandler, "open", _refuse_malformed_token),
     (BokehTornado, "_keep_alive", _leave_closing_sockets_to_tornado),
+    (panel_notebook, "diff", _notebook_diff),
+    (panel_notebook, "send", _send_in_order),
 ]
 
 _lock = threading.Lock()
@@ -448,3 +605,4 @@ def trim_soon():
         _MALLOC_TRIM(0)
 
     IOLoop.current().call_later(GC_DEBOUNCE + 1, trim)
+

@@ -298,6 +298,10 @@ class Explorer(pn.viewable.Viewer):
                 pn.state.on_session_destroyed(self._release)
         return self._page
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Return the page for a notebook, its comm able to apply changes sent before it drew."""
+        return workarounds.comm_before_render(super()._repr_mimebundle_(include, exclude))
+
     def _release(self, session_context):
         """Clean up the page when its server session ends (see ``workarounds.release``).
 
