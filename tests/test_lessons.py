@@ -19,6 +19,7 @@ from sklearn.metrics import mean_squared_error
 
 from polyfit_explorer import lessons
 from polyfit_explorer.diagnostics import Diagnostics, Snapshot, alpha_path, validation_curve
+from polyfit_explorer.estimators import chosen_alpha
 from polyfit_explorer.lessons import Lesson, LessonError, parse
 from polyfit_explorer.links import query_of
 
@@ -311,10 +312,19 @@ def _():
 
 
 def one_se_claims(lesson: str, cv_title: str, title: str):
-    """The step's alpha is the 1-SE alpha of the CV step's path; return both models."""
+    """The step chooses alpha by the 1-SE rule; check it and the rule's claims.
+
+    Return the step's model, the CV step's (the minimum) and its alpha path.
+    """
     m, best = model_of(lesson, title), model_of(lesson, cv_title)
+    assert (m.penalty, m.alpha_mode) == (best.penalty, "cv_1se")
+    search = m.estimator_[-1]
+    # The fitted alpha is the 1-SE rule on the search's own fold errors.
+    assert m.alpha_ == chosen_alpha(search.alphas_, search.mse_path_, "one_se")
+    # The same as the Validation curve tab's "1-SE choice", and larger than the minimum.
     path = alpha_path(Snapshot.of(best))
-    assert m.alpha == pytest.approx(path.one_se_alpha, rel=0.01)
+    assert m.alpha_ == pytest.approx(path.one_se_alpha, rel=1e-9)
+    assert m.alpha_ > best.alpha_
     at = {alpha: int(np.argmin(np.abs(np.log(path.alphas / alpha))))
           for alpha in (path.best_alpha, path.one_se_alpha)}
     lowest, one_se = at[path.best_alpha], at[path.one_se_alpha]
@@ -329,6 +339,7 @@ def _():
     m, best, path = one_se_claims("regularization", "Let cross-validation choose",
                                   "The one-standard-error rule")
     assert path.one_se_alpha > 10 * path.best_alpha
+    assert f"{m.alpha_:.2g}" == "0.056"  # "alpha ≈ 0.056"
     assert np.sum(standardized_coef(m) ** 2) < np.sum(standardized_coef(best) ** 2)
     assert rmse(m, "test") < 1.1 * rmse(best, "test")
 
@@ -344,6 +355,7 @@ def _():
 def _():
     m, _, _ = one_se_claims("regularization", "LASSO sets coefficients to zero",
                             "LASSO with the one-standard-error rule")
+    assert f"{m.alpha_:.2g}" == "0.045"  # "alpha ≈ 0.045"
     assert np.count_nonzero(standardized_coef(m)) == 6
     assert abs(rmse(m, "train") - 3) < 0.15 * 3
 

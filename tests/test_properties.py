@@ -19,7 +19,7 @@ data_settings = st.fixed_dictionaries({
 model_settings = st.fixed_dictionaries({
     "degree": st.integers(0, 20),
     "penalty": st.sampled_from(["none", "l2", "l1"]),
-    "alpha_mode": st.sampled_from(["cv", "manual"]),
+    "alpha_mode": st.sampled_from(["cv", "cv_1se", "manual"]),
     "alpha": st.floats(1e-8, 1e8),
     "cv_folds": st.integers(2, 10),
     "test_size": st.floats(0.05, 0.95),
