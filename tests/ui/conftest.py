@@ -164,6 +164,9 @@ def page(page, app_url, server_log, request):
     )
     page.on("pageerror", lambda error: watch.browser_errors.append(f"page error: {error}"))
     page.set_default_timeout(15_000)
+    # A page load builds a session on a server that shares 2 cores with another
+    # test worker (pytest -n auto) and its browser: it may take longer than a step.
+    page.set_default_navigation_timeout(45_000)
     request.node.stash[_WATCH] = watch
     yield page
     # Close the page only once the app is idle: the diagnostics land in the page
