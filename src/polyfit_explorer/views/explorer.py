@@ -45,11 +45,12 @@ OUTPUTS = ("samples_", "estimator_")
 LESSON_KEYS = ("lesson", "step", "present")
 #: How much larger the presenter view draws the plots' text, lines and markers.
 PRESENTER_SCALE = 1.5
-#: The page's text in the presenter view: CSS zoom scales every text of the sidebar
-#: and of the scores alike, whatever size each component's own stylesheet sets
-#: (a larger font-size on a container does not reach text sized in px or rem).
-#: Never on a plot: Bokeh's canvas reads mouse positions unzoomed.
-PRESENTER_TEXT = {"zoom": "1.3"}
+#: The font size of the page's text panes (headings, the lesson, the scores, the
+#: hint) in the presenter view.  Set on each pane: a font size set on a layout
+#: around them does not reach them, as each pane's own stylesheet sets its
+#: host's size; and CSS zoom on the sidebar cut its text off at the sidebar's
+#: edge (Panel sizes the panes in unzoomed pixels).
+PRESENTER_FONT = "1.4em"
 
 
 class Explorer(pn.viewable.Viewer):
@@ -77,8 +78,8 @@ class Explorer(pn.viewable.Viewer):
 
     present = param.Boolean(
         default=False, label="Presenter view",
-        doc="For a projector: larger text, lines and plots, and with a lesson only the "
-            "step's controls.")
+        doc="For a projector: larger text, lines and plots, the data plot alone and "
+            "taller, no downloads, and with a lesson only the step's controls.")
 
     message = param.String(
         default="", label="Message",
@@ -215,6 +216,8 @@ class Explorer(pn.viewable.Viewer):
             self.lesson.restore_controls()
         self.lesson = LessonView(lesson=lesson, step=step, on_step=self.enter_step)
         self._lesson_slot[:] = [self.lesson]
+        if self.controls is not None:
+            self._size_text()
         self.enter_step(self.lesson.current)
 
     def enter_step(self, step: Step):
@@ -249,11 +252,22 @@ class Explorer(pn.viewable.Viewer):
         """Switch the presenter view: sizes, the step's controls only, the link."""
         self._size_plots()
         if self.controls is not None:
-            for texts in (self._sidebar_column, self._texts):
-                texts.styles = PRESENTER_TEXT if self.present else {}
+            self._size_text()
             self.controls[2].__panel__().visible = not self.present  # the downloads
+            # The data plot takes the whole width: its enlarged title fits at 1280 px.
+            self.prediction_plot.__panel__().visible = not self.present
         self._show_lesson_controls()
         self._show()
+
+    def _size_text(self):
+        """Give the page's text panes the presenter view's font size, or their own."""
+        panes = [pane for column in (self._sidebar_column, self._texts)
+                 for pane in column.select(_is_text)]
+        for pane in panes:
+            # None, not a missing key: Bokeh's browser side never clears a style left out.
+            font = PRESENTER_FONT if self.present else None
+            if pane.styles.get("font-size") != font:
+                pane.styles = {**pane.styles, "font-size": font}
 
     def _size_plots(self):
         scale = PRESENTER_SCALE if self.present else 1.0
@@ -347,6 +361,10 @@ class Explorer(pn.viewable.Viewer):
         and are cleaned up too.
         """
         workarounds.release(self._page, also=list(self.controls[0].shown.values()))
+
+
+def _is_text(viewable) -> bool:
+    return isinstance(viewable, pn.pane.HTML | pn.pane.Markdown)
 
 
 def _weakly(method):
