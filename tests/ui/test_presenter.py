@@ -95,3 +95,11 @@ def test_presenter_view_by_link_and_switch(page: Page, app_url: str):
     expect(page.get_by_text("Data (CSV)")).to_be_hidden()
     assert urlsplit(page.url).query == f"{step}&present=1"
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # A value the link cannot mean is named in a message; the rest of the link applies.
+    page.goto(f"{app_url}?present=%3Cb%3Eyes%3C/b%3E&degree=7")
+    page.wait_for_function(RENDERED)
+    expect(page.get_by_role("alert")).to_contain_text("Ignored present '<b>yes</b>'")
+    expect(page.get_by_role("switch", name="Presenter view")).not_to_be_checked()
+    expect(page.get_by_role("slider", name="Degree", exact=True)).to_have_attribute(
+        "aria-valuenow", "7")

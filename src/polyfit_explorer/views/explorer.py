@@ -94,6 +94,7 @@ class Explorer(pn.viewable.Viewer):
         self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
         self.truth = self._current_title
         self._page = self._location = self.controls = None
+        self._sidebar_column = self._texts = None  # the page's, built with it
         #: The open lesson's panel, or None; its slot heads the sidebar.
         self.lesson: LessonView | None = None
         self._lesson_slot = pn.Column(sizing_mode="stretch_width")
@@ -304,7 +305,11 @@ class Explorer(pn.viewable.Viewer):
         pairs = parse_qsl(location.search.lstrip("?"), keep_blank_values=True)
         values = dict(pairs)
         problems = self._open_linked_lesson(values) if "lesson" in values else []
-        self.present = values.get("present") == "1"
+        present = values.get("present", "0")
+        self.present = present == "1"
+        if present not in ("0", "1"):
+            problems.append(f"Ignored present {quoted(present)} from the link: 1 shows the "
+                            "presenter view, 0 does not.")
         if self.lesson is None:  # a lesson's step sets every setting itself
             problems += apply_query(
                 self, urlencode([(k, v) for k, v in pairs if k not in LESSON_KEYS]))
