@@ -40,8 +40,17 @@ log = logging.getLogger(__name__)
 
 #: The model's results whose change the plots and scores show.
 OUTPUTS = ("samples_", "estimator_")
-#: A link's keys that open a lesson at a step (``?lesson=overfitting&step=2``).
-LESSON_KEYS = ("lesson", "step")
+#: A link's keys that open a lesson at a step (``?lesson=overfitting&step=2``) and
+#: the presenter view (``&present=1``): the page's, not the model's.
+LESSON_KEYS = ("lesson", "step", "present")
+#: How much larger the presenter view draws the plots' text, lines and markers.
+PRESENTER_SCALE = 1.5
+#: The font size of the page's text panes (headings, the lesson, the scores, the
+#: hint) in the presenter view.  Set on each pane: a font size set on a layout
+#: around them does not reach them, as each pane's own stylesheet sets its
+#: host's size; and CSS zoom on the sidebar cut its text off at the sidebar's
+#: edge (Panel sizes the panes in unzoomed pixels).
+PRESENTER_FONT = "1.4em"
 
 
 class Explorer(pn.viewable.Viewer):
@@ -67,6 +76,11 @@ class Explorer(pn.viewable.Viewer):
         label="Ground truth",
         doc="The curve the data are drawn from: every DataGenerator subclass defined so far.")
 
+    present = param.Boolean(
+        default=False, label="Presenter view",
+        doc="For a projector: larger text, lines and plots, the data plot alone and "
+            "taller, no downloads, and with a lesson only the step's controls.")
+
     message = param.String(
         default="", label="Message",
         doc="Why the last change was refused; empty once a later change succeeds.")
@@ -80,6 +94,7 @@ class Explorer(pn.viewable.Viewer):
         self.param.truth.objects = list(dict.fromkeys([*ground_truths(), self._current_title]))
         self.truth = self._current_title
         self._page = self._location = self.controls = None
+        self._sidebar_column = self._texts = None  # the page's, built with it
         #: The open lesson's panel, or None; its slot heads the sidebar.
         self.lesson: LessonView | None = None
         self._lesson_slot = pn.Column(sizing_mode="stretch_width")
@@ -188,7 +203,9 @@ class Explorer(pn.viewable.Viewer):
     def _query(self) -> str:
         """Return the link of what is shown: the settings, then the open lesson's step."""
         query = query_of(self)
-        return query if self.lesson is None else f"{query}&{self.lesson.link}"
+        if self.lesson is not None:
+            query += f"&{self.lesson.link}"
+        return query + "&present=1" if self.present else query
 
     def open_lesson(self, lesson: Lesson | str, step: int = 1):
         """Open a lesson (or a lesson's name) at ``step``, counted from 1, and enter it."""
@@ -200,6 +217,8 @@ class Explorer(pn.viewable.Viewer):
             self.lesson.restore_controls()
         self.lesson = LessonView(lesson=lesson, step=step, on_step=self.enter_step)
         self._lesson_slot[:] = [self.lesson]
+        if self.controls is not None:
+            self._size_text()
         self.enter_step(self.lesson.current)
 
     def enter_step(self, step: Step):
@@ -226,7 +245,41 @@ class Explorer(pn.viewable.Viewer):
 
     def _show_lesson_controls(self):
         if self.lesson is not None and self.controls is not None:
-            self.lesson.show_controls([c.__panel__() for c in self.controls[:2]], self.model)
+            self.lesson.show_controls([c.__panel__() for c in self.controls[:2]], self.model,
+                                      only_used=self.present)
+
+    @param.depends("present", watch=True)
+    def _presenting(self):
+        """Switch the presenter view: sizes, the step's controls only, the link."""
+        self._size_plots()
+        if self.controls is not None:
+            self._size_text()
+            self.controls[2].__panel__().visible = not self.present  # the downloads
+            # The data plot takes the whole width: its enlarged title fits at 1280 px.
+            self.prediction_plot.__panel__().visible = not self.present
+        self._show_lesson_controls()
+        self._show()
+
+    def _size_text(self):
+        """Give the page's text panes the presenter view's font size, or their own."""
+        panes = [pane for column in (self._sidebar_column, self._texts)
+                 for pane in column.select(_is_text)]
+        for pane in panes:
+            # None, not a missing key: Bokeh's browser side never clears a style left out.
+            font = PRESENTER_FONT if self.present else None
+            if pane.styles.get("font-size") != font:
+                pane.styles = {**pane.styles, "font-size": font}
+
+    def _size_plots(self):
+        scale = PRESENTER_SCALE if self.present else 1.0
+        for figure in (self.data_plot.figure, self.prediction_plot.figure):
+            figure.enlarge(scale)
+
+    def _loaded(self, location):
+        """Once the page is loaded: the link in its URL, and the presenter view's plot sizes."""
+        location.search = "?" + self.state
+        if self.present:
+            self._size_plots()
 
     def _open_linked_lesson(self, values: dict[str, str]) -> list[str]:
         """Open the lesson a link names; return why not, if it is not opened."""
@@ -252,12 +305,17 @@ class Explorer(pn.viewable.Viewer):
         pairs = parse_qsl(location.search.lstrip("?"), keep_blank_values=True)
         values = dict(pairs)
         problems = self._open_linked_lesson(values) if "lesson" in values else []
+        present = values.get("present", "0")
+        self.present = present == "1"
+        if present not in ("0", "1"):
+            problems.append(f"Ignored present {quoted(present)} from the link: 1 shows the "
+                            "presenter view, 0 does not.")
         if self.lesson is None:  # a lesson's step sets every setting itself
             problems += apply_query(
                 self, urlencode([(k, v) for k, v in pairs if k not in LESSON_KEYS]))
         self._location = location
         # Earlier, the page's own URL would overwrite it.
-        pn.state.onload(lambda: setattr(location, "search", "?" + self.state))
+        pn.state.onload(lambda: self._loaded(location))
         if problems:
             self.message = " ".join(problems)
 
@@ -269,13 +327,16 @@ class Explorer(pn.viewable.Viewer):
             DataControls(model=self.model, truth=self.param.truth, on_error=self._on_error),
             ModelControls(model=self.model, on_error=self._on_error),
             Downloads(model=self.model)]
-        return pn.Column(self._lesson_slot, message, *self.controls,
-                         sizing_mode="stretch_width")
+        switch = pmui.Switch.from_param(self.param.present, description=self.param.present.doc)
+        self._sidebar_column = pn.Column(switch, self._lesson_slot, message, *self.controls,
+                                         sizing_mode="stretch_width")
+        return self._sidebar_column
 
     def _main(self) -> list:
         plots = pn.Row(self.data_plot, self.prediction_plot, sizing_mode="stretch_width")
-        return [plots, self.scores, self.hint, "### Why does it fit like this?",
-                self.diagnostics]
+        self._texts = pn.Column(self.scores, self.hint, "### Why does it fit like this?",
+                                sizing_mode="stretch_width")
+        return [plots, self._texts, self.diagnostics]
 
     def __panel__(self):
         """Return the app's page, built once per Explorer."""
@@ -293,7 +354,7 @@ class Explorer(pn.viewable.Viewer):
                 sidebar=[self._sidebar()], main=self._main(), sidebar_width=360,
                 busy_indicator=None)
             workarounds.quiet_busy_bar(self._page)
-            self._show_lesson_controls()
+            self._presenting()
             if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
                 pn.state.on_session_destroyed(self._release)
         return self._page
@@ -309,6 +370,10 @@ class Explorer(pn.viewable.Viewer):
         and are cleaned up too.
         """
         workarounds.release(self._page, also=list(self.controls[0].shown.values()))
+
+
+def _is_text(viewable) -> bool:
+    return isinstance(viewable, pn.pane.HTML | pn.pane.Markdown)
 
 
 def _weakly(method):

@@ -14,6 +14,7 @@ The figure's ranges are set here too, never by HoloViews (no layer is
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Mapping
 from functools import reduce
@@ -66,6 +67,8 @@ class Figure(pn.viewable.Viewer):
         self._latest: dict = {}
         self._title: str | None = None
         self._tags: dict[str, str] = {}
+        #: The presenter view's scale, and each Bokeh property's size before it.
+        self._scale, self._first_sizes = 1.0, {}
         #: The elements first drawn, by layer name: edit streams take them as their source.
         drawn = {name: layer.draw() if isinstance(layer, Layer) else layer
                  for name, layer in layers.items()}
@@ -129,7 +132,11 @@ class Figure(pn.viewable.Viewer):
                 render.figure.handles["plot"].title.text = title
 
     def _catch_up(self, render: _Render):
-        """Give a new render the latest data, ranges, title and tags."""
+        """Give a new render the latest data, ranges, title and tags.
+
+        Not the presenter view's sizes: Panel's design sets the fonts after
+        this (see :meth:`enlarge`).
+        """
         for name, element in self._latest.items():
             _patch(render.layers[name], element)
         _set_ranges(render.figure, self._ranges)
@@ -144,6 +151,18 @@ class Figure(pn.viewable.Viewer):
             if render.figure is not None:
                 with hold(render.figure.document, comm=render.figure.comm):
                     yield render
+
+    def enlarge(self, scale: float):
+        """Draw text, lines and markers ``scale`` times their size, and the plot taller.
+
+        For a projector (the presenter view); 1 restores the sizes before.
+        It sets the Bokeh models' properties of the live figures (no rebuild);
+        a page must be loaded first (``pn.state.onload``): Panel's design sets
+        the figure's fonts after HoloViews built it, overwriting earlier sizes.
+        """
+        self._scale = scale
+        for render in self._held_renders():
+            _enlarge(render.figure.handles["plot"], scale, self._first_sizes)
 
     def tag(self, name: str, value: str):
         """Tag layer ``name``'s data source with ``value``: what its data belong to.
@@ -160,6 +179,41 @@ class Figure(pn.viewable.Viewer):
     def __panel__(self):
         """Return the figure's pane."""
         return self.pane
+
+
+#: What :meth:`Figure.enlarge` scales: (models of a figure, their size properties).
+_TEXT = ("axis_label_text_font_size", "major_label_text_font_size", "text_font_size",
+         "label_text_font_size")
+_LINES = ("line_width", "size")
+#: How much of the text's scale the plot's height takes (1.5 × text: 1.35 × height).
+PLOT_GROWTH = 0.7
+_CSS_SIZE = re.compile(r"([\d.]+)(px|pt|em|rem|%)")
+
+
+def _enlarge(figure, scale: float, first: dict):
+    """Scale a Bokeh figure's fonts, line widths, marker sizes and height.
+
+    ``first`` holds each property's size before the scaling, by model and name;
+    ``scale`` 1 restores them and forgets them.
+    """
+    models = [*figure.axis, figure.title, *figure.legend,
+              *(r.glyph for r in figure.renderers if hasattr(r, "glyph"))]
+    for model in models:
+        for name in (*_TEXT, *_LINES):
+            if name not in model.properties():
+                continue
+            key = f"{model.id}.{name}"
+            value = first.pop(key, None) if scale == 1 else first.setdefault(
+                key, getattr(model, name))
+            size = _CSS_SIZE.fullmatch(value) if isinstance(value, str) else None
+            if size is not None:
+                setattr(model, name, f"{float(size[1]) * scale:g}{size[2]}")
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                setattr(model, name, value * scale)
+    key = f"{figure.id}.height"
+    height = first.pop(key, None) if scale == 1 else first.setdefault(key, figure.height)
+    if height is not None:
+        figure.height = round(height * (1 + (scale - 1) * PLOT_GROWTH))
 
 
 def _hooks(element: hv.Element) -> list:

@@ -126,8 +126,11 @@ class LessonView(pn.viewable.Viewer):
         self.back.disabled = self.step == 1
         self.next.disabled = self.step == count
 
-    def show_controls(self, sections: list, model):
+    def show_controls(self, sections: list, model, only_used: bool = False):
         """Show only the step's controls (all without ``show``) and lock its ``lock`` ones.
+
+        With ``only_used`` (the presenter view) a step without ``show`` shows
+        the controls of the settings it names.
 
         What an earlier step hid or locked is restored first.  A section with
         no control left (the data's, when only the degree is shown) is hidden
@@ -135,15 +138,18 @@ class LessonView(pn.viewable.Viewer):
         """
         self.restore_controls()
         step, widgets = self.current, setting_widgets(sections, model)
+        show = step.show
+        if show is None and only_used:
+            show = tuple(step.settings)
         for name, group in widgets.items():
             for widget in group:
-                if step.show is not None and name not in step.show:
+                if show is not None and name not in show:
                     self._hide(widget)
                 if name in step.lock:
                     self._locked[widget] = widget.disabled
                     widget.disabled = True
-        if step.show is not None:
-            shown = {w for name, group in widgets.items() if name in step.show for w in group}
+        if show is not None:
+            shown = {w for name, group in widgets.items() if name in show for w in group}
             for section in sections:
                 for group in [section, *section.select(pmui.Accordion)]:
                     if not shown & set(_settings_in(group, widgets)):
