@@ -9,11 +9,13 @@ controls it does not show are hidden.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from polyfit_explorer import lessons
 from polyfit_explorer.lessons import Lesson, Step
@@ -44,6 +46,10 @@ def check_step(page: Page, lesson: Lesson, number: int):
     expected = state(lesson, number)
     expect(page.locator("table.scores")).to_have_attribute("data-state", expected,
                                                           timeout=STEP_TIMEOUT)
+    # The link is written by its own message, which may follow the scores'.
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function("q => window.location.search === '?' + q", arg=expected,
+                               timeout=STEP_TIMEOUT)
     assert urlsplit(page.url).query == expected
     model = step.model()
     expect(page.locator("td.test-rmse")).to_have_text(f"{model.test_rmse_:.4g}")
