@@ -759,7 +759,7 @@ def test_a_notebook_patch_inlines_the_stylesheets_of_new_models():
     import panel as pn
     from panel.io import notebook
 
-    workarounds.install()
+    workarounds.install(notebook=True)
     doc, model = _notebook_model()
     assert _cdn_stylesheets(model)  # what the patch would have linked
     with pn.config.set(inline=True):
@@ -777,7 +777,7 @@ def _sent_order(monkeypatch, upstream: bool) -> list[str]:
     from panel.io import notebook
     from pyviz_comms import Comm
 
-    workarounds.install()
+    workarounds.install(notebook=True)
     if upstream:
         monkeypatch.setattr(notebook, "diff", inspect.unwrap(notebook.diff))
         monkeypatch.setattr(notebook, "send", inspect.unwrap(notebook.send))

@@ -435,6 +435,11 @@ WRAPPERS = [
     (SessionHandler, "get_session", _refuse_malformed_session_request),
     (WSHandler, "open", _refuse_malformed_token),
     (BokehTornado, "_keep_alive", _leave_closing_sockets_to_tornado),
+]
+#: Installed only by a notebook's Explorer (``install(notebook=True)``): in a
+#: served app they held patches back, and pages failed with "reference … isn't
+#: known" (tests/ui/test_lessons.py), though only notebooks should use them.
+NOTEBOOK_WRAPPERS = [
     (panel_notebook, "diff", _notebook_diff),
     (panel_notebook, "send", _send_in_order),
 ]
@@ -442,17 +447,18 @@ WRAPPERS = [
 _lock = threading.Lock()
 
 
-def install() -> None:
+def install(notebook: bool = False) -> None:
     """Install every workaround of this module, once per process.
 
-    Idempotent and thread-safe: the app calls it for every page it builds.
+    Idempotent and thread-safe: the app calls it for every page it builds,
+    with ``notebook=True`` for a notebook's output (:data:`NOTEBOOK_WRAPPERS`).
     """
     with _lock:
         for name, kind in FILTERS.items():
             logger = logging.getLogger(name)
             if not any(isinstance(f, kind) for f in logger.filters):
                 logger.addFilter(kind())
-        for owner, attribute, wrap in WRAPPERS:
+        for owner, attribute, wrap in WRAPPERS + (NOTEBOOK_WRAPPERS if notebook else []):
             method = owner.__dict__[attribute]
             if getattr(method, "_workaround", None) is not wrap:
                 wrapped = wrap(method)

@@ -361,6 +361,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Return the page for a notebook, its comm able to apply changes sent before it drew."""
+        workarounds.install(notebook=True)
         return workarounds.comm_before_render(super()._repr_mimebundle_(include, exclude))
 
     def _release(self, session_context):
