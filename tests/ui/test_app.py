@@ -39,6 +39,18 @@ def wait_for_change(page: Page, layer: str, before: dict[str, list]):
     )
 
 
+def press_degree_up(page: Page) -> dict:
+    """Press ArrowRight on the Degree slider; return the layers once the new fit is in."""
+    before = sources(page)
+    degree = page.get_by_role("slider", name="Degree", exact=True)
+    start = int(degree.get_attribute("aria-valuenow"))
+    degree.focus()
+    degree.press("ArrowRight")
+    expect(degree).to_have_attribute("aria-valuenow", str(start + 1))
+    wait_for_change(page, "fit", before["fit"])
+    return sources(page)
+
+
 def number_field(page: Page, label: str) -> Locator:
     """The text field of a number control (``views.controls``), found by its name."""
     return page.get_by_role("textbox", name=label, exact=True)

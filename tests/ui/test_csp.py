@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from ._bokeh import RENDERED, SETTLED, sources
 from .conftest import _WATCH
-from .test_app import wait_for_change
+from .test_app import press_degree_up
 
 #: Record every violation the page reports, from its first script on.
 RECORD_VIOLATIONS = """
@@ -86,13 +86,7 @@ def test_the_app_works_under_its_policy_without_a_violation(app: Page):
            if "Content Security Policy" in message.text else None)
 
     # A slider moved with the keyboard refits over the websocket.
-    before = sources(app)
-    degree = app.get_by_role("slider", name="Degree", exact=True)
-    start = int(degree.get_attribute("aria-valuenow"))
-    degree.focus()
-    degree.press("ArrowRight")
-    expect(degree).to_have_attribute("aria-valuenow", str(start + 1))
-    wait_for_change(app, "fit", before["fit"])
+    press_degree_up(app)
 
     for title in TABS:
         tab = app.get_by_role("tab", name=title)

@@ -24,8 +24,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from polyfit_explorer.testing import LOG_FORMAT, VIEWPORT, free_ports, server_log_problems
 
+from . import test_app
 from ._bokeh import RENDERED, SETTLED, sources
-from .test_app import wait_for_change
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("serve_class", ROOT / "deploy" / "serve_class.py")
@@ -108,16 +108,10 @@ def open_page(context: BrowserContext, url: str, errors: list[str]) -> Page:
 
 
 def press_degree_up(page: Page) -> dict:
-    """Press ArrowRight on the Degree slider; return the layers once the new fit is in."""
-    before = sources(page)
-    degree = page.get_by_role("slider", name="Degree", exact=True)
-    start = int(degree.get_attribute("aria-valuenow"))
-    degree.focus()
-    degree.press("ArrowRight")
-    expect(degree).to_have_attribute("aria-valuenow", str(start + 1))
-    wait_for_change(page, "fit", before["fit"])
+    """Press ArrowRight on Degree; return the layers once the fit is in and the page settled."""
+    layers = test_app.press_degree_up(page)
     page.wait_for_function(SETTLED, timeout=60_000)
-    return sources(page)
+    return layers
 
 
 def assert_fit_of_degree(layers: dict, degree: int):
