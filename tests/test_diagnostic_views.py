@@ -93,6 +93,18 @@ def test_the_validation_curve_shows_the_models_numbers(view, root):
     np.testing.assert_allclose(source.data["test_rmse"], expected["test_rmse"])
 
 
+def test_the_regularization_path_sends_one_line_per_power(view, root):
+    view.model.degree, view.model.penalty = 12, "l2"
+    view.active = 3  # the coefficients
+    path = view.results["Coefficients"].result["path"]
+    (source,) = sources_with(root, "xs", "ys", "power")
+    # One line per power, not one per segment (HoloViews' Path sends 12 × 47).
+    assert list(source.data["power"]) == list(range(1, 13))
+    for k, (xs, ys) in enumerate(zip(source.data["xs"], source.data["ys"], strict=True)):
+        np.testing.assert_array_equal(xs, path.alphas)
+        np.testing.assert_array_equal(ys, path.coef[:, k])
+
+
 def test_a_tap_sets_the_nearest_degree(view):
     view.set_degree(x=7.4)
     assert view.model.degree == 7

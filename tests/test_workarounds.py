@@ -108,11 +108,25 @@ EMPTY_ID = "empty session id argument"
 LEFT_OPEN = "(left open)"
 
 APP = """import panel as pn
+from panel.io.state import set_curdoc
 from polyfit_explorer import workarounds
 if {install}:
     workarounds.install()
-pn.pane.Markdown("served").servable()
+column = pn.Column(pn.pane.Markdown("served"))
+doc = pn.state.curdoc
+
+def later():
+    # As a diagnostic's first result does: new models, in a hold, on the session's loop.
+    with set_curdoc(doc), pn.io.hold():
+        column.append(pn.pane.Markdown("{later}"))
+
+if pn.state.session_args.get("later"):
+    doc.add_timeout_callback(later, {later_ms})
+column.servable()
 """
+#: What the app adds LATER_MS after a page with ``?later=1`` opened its session.
+LATER = "made after the pull"
+LATER_MS = 1500
 
 
 # ---- served apps --------------------------------------------------------------
@@ -186,7 +200,7 @@ async def _closed(connection) -> None:
 @contextlib.contextmanager
 def _serving(tmp_path: Path, install: bool):
     script = tmp_path / "app.py"
-    script.write_text(APP.format(install=install))
+    script.write_text(APP.format(install=install, later=LATER, later_ms=LATER_MS))
     with serve(["-m", "panel", "serve", str(script)], tmp_path / "server.log",
                cwd=ROOT) as served:
         app = _Served(served.port, tmp_path / "server.log")
@@ -260,7 +274,7 @@ def upstream(monkeypatch):
     for owner, attribute, wrap in workarounds.WRAPPERS:
         method = owner.__dict__[attribute]
         if getattr(method, "_workaround", None) is wrap:
-            monkeypatch.setattr(owner, attribute, method.__wrapped__)
+            monkeypatch.setattr(owner, attribute, method._original)
     for name, kind in workarounds.FILTERS.items():
         logger = logging.getLogger(name)
         monkeypatch.setattr(logger, "filters",
@@ -326,6 +340,60 @@ def test_well_formed_tokens_still_open_sessions(app):
     text = app.wait_for(r"ERROR|Traceback|Refused", offset, QUIET_S)
     assert "Refused" not in text
     assert server_log_problems(text) == []
+
+
+# ---- changes between the page's pull and its document_ready ----------------------
+
+
+def _pull_and_listen(app: _Served) -> str:
+    """Open a ``?later=1`` page's session, pull its document as a page does; return what follows.
+
+    A page that is still building its views: it never sends document_ready.
+    Returns the events of every patch the server sends in the LATER_MS + 2 s
+    after the pull reply.
+    """
+    status, page = app.get("?later=1")
+    assert status == 200
+    token = re.search(r'"token":\s*"([^"]+)"', page)[1]
+
+    async def exchange():
+        request = HTTPRequest(f"ws://127.0.0.1:{app.port}/app/ws",
+                              headers={"Origin": f"http://127.0.0.1:{app.port}"})
+        connection = await websocket_connect(request, subprotocols=["bokeh", token])
+        assert json.loads(await connection.read_message())["msgtype"] == "ACK"
+        for fragment in ('{"msgid": "1", "msgtype": "PULL-DOC-REQ"}', "{}", "{}"):
+            await connection.write_message(fragment)
+        frames, pulled = [], False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                frame = await asyncio.wait_for(connection.read_message(), 0.2)
+            except TimeoutError:
+                continue
+            assert frame is not None, "the server closed the websocket"
+            if isinstance(frame, str) and "PULL-DOC-REPLY" in frame:
+                pulled, deadline = True, time.monotonic() + LATER_MS / 1e3 + 2
+            elif pulled and isinstance(frame, str):
+                frames.append(frame)
+        connection.close()
+        if not pulled or any(LATER in f for f in frames if f.startswith('{"doc"')):
+            # Not an AssertionError: the test proves nothing either way.
+            raise RuntimeError(f"no pull, or the pull came later than {LATER_MS} ms")
+        return "\n".join(f for f in frames if f.startswith('{"events"'))
+
+    return _run(exchange())
+
+
+@upstream_still_needs_it("panel 1.9.4 drops what a hold changes between a page's pull and "
+                         "its document_ready")
+def test_upstream_sends_what_changes_before_the_page_is_ready(upstream_app):
+    assert LATER in _pull_and_listen(upstream_app)
+
+
+def test_what_changes_before_the_page_is_ready_reaches_it(app):
+    offset = app.offset()
+    assert LATER in _pull_and_listen(app)
+    assert server_log_problems(app.since(offset)) == []
 
 
 class _Handler:
@@ -401,7 +469,7 @@ def _pinged_while_closing(keep_alive) -> tuple[BokehTornado, ServerConnection, _
 
 def _keep_alive(installed: bool):
     method = BokehTornado.__dict__["_keep_alive"]
-    return method if installed else getattr(method, "__wrapped__", method)
+    return method if installed else getattr(method, "_original", method)
 
 
 @upstream_still_needs_it("bokeh 3.9.2's keep-alive detaches a closing socket's session, "
@@ -581,7 +649,7 @@ def test_install_is_idempotent(installed):
     for owner, attribute, wrap in workarounds.WRAPPERS:
         method = owner.__dict__[attribute]
         assert method._workaround is wrap
-        assert getattr(method.__wrapped__, "_workaround", None) is None
+        assert getattr(method._original, "_workaround", None) is None
 
 
 # ---- panel-material-ui's FileInput and an empty file -----------------------------

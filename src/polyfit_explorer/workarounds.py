@@ -24,6 +24,11 @@ not, found with panel 1.9.4, bokeh 3.9.2 and tornado 6.6.1, and nothing else:
   of everything it holds, and the material page's busy bar stops walking the
   page's models twice per change.
 - :func:`trim_soon`: the memory of closed sessions goes back to the system.
+- :func:`_send_changes_once_pulled` (with :func:`_remember_pull`): what a
+  hold changes between the page pulling its document and telling the server
+  it is ready (seconds, for a page as large as the app) reaches the page;
+  Panel dropped it, and the page later failed with "reference … isn't known"
+  on patches to models it never received.
 - In a notebook (JupyterLab): :func:`comm_before_render` lets the page apply
   what the kernel sends before the output's views are built;
   ``_send_in_order`` sends a document's patches in the order they were made;
@@ -46,16 +51,20 @@ import gc
 import itertools
 import logging
 import threading
+import weakref
 import zlib
 
 import panel as pn
 import panel_material_ui as pmui
+from bokeh.document.events import DocumentPatchedEvent, MessageSentEvent
 from bokeh.models import UIElement
 from bokeh.protocol.exceptions import ProtocolError
+from bokeh.server.session import ServerSession, _needs_document_lock
 from bokeh.server.tornado import BokehTornado
 from bokeh.server.views.session_handler import SessionHandler
 from bokeh.server.views.ws import WSHandler
 from bokeh.util.token import get_session_id, get_token_payload
+from panel.io import document as panel_document
 from panel.io import notebook as panel_notebook
 from panel.io.document import GC_DEBOUNCE
 from panel.io.notebook import patch_inline_stylesheets
@@ -422,6 +431,70 @@ def comm_before_render(bundle: tuple[dict, dict] | dict):
     return bundle
 
 
+#: Documents whose page has pulled them: from then on, a change must be sent.
+_PULLED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _remember_pull(handle_pull):
+    """Note each document a page pulls, inside Bokeh's document lock (with the reply)."""
+    pull = handle_pull.__wrapped__  # the method inside the lock
+
+    @functools.wraps(pull)
+    def pull_and_remember(self, message, connection):
+        reply = pull(self, message, connection)
+        _PULLED.add(self.document)
+        return reply
+
+    return _needs_document_lock(pull_and_remember)
+
+
+def _send_changes_once_pulled(drain):
+    """Send what a hold changed between the page's pull and its document_ready.
+
+    Panel 1.9.4 counts a session as connected only from the page's
+    ``document_ready``, which comes after the page has pulled the whole
+    document and built its views: 2.8 s for this app in headless Chromium.
+    A ``pn.io.hold()`` ending in between drops its changes
+    (``_drain_unconnected_events``: "the Document is serialized in full once
+    the session connects"), but the document was serialized already.  A
+    diagnostics tab whose first result came then had figures the page never
+    received, and every later patch to them failed in the page with
+    "reference … isn't known".  After a pull the changes are written as
+    Panel writes them once connected (``unlocked``): at once, or queued
+    behind a write in progress.
+    """
+
+    @functools.wraps(drain)
+    def drain_or_send(doc, lock):
+        session = getattr(doc.session_context, "session", None)
+        if doc not in _PULLED or session is None:
+            return drain(doc, lock)
+        with lock:
+            held = list(doc.callbacks._held_events or [])
+            changes = [e for e in held if isinstance(e, DocumentPatchedEvent)
+                       and not isinstance(e, MessageSentEvent)]
+            doc.callbacks._held_events = [e for e in held if e not in changes]
+        dispatch = drain(doc, lock)
+        if changes:
+            panel_document.monkeypatch_events(changes)
+            connections = session._subscribed_connections
+            if _writing(doc, connections):
+                panel_document.schedule_write_events(doc, connections, changes)
+            else:
+                panel_document.write_events(doc, connections, changes)
+        return dispatch
+
+    return drain_or_send
+
+
+def _writing(doc, connections) -> bool:
+    """Whether a write to ``doc``'s page is queued or in progress (Panel's own test)."""
+    if doc in panel_document._WRITE_MSGS or doc in panel_document._WRITE_BLOCK:
+        return True
+    locks = (getattr(c._socket, "write_lock", None) for c in connections)
+    return any(lock is not None and lock._block._value == 0 for lock in locks)
+
+
 #: Where each filter goes: the loggers that log the record it hides.
 FILTERS = {
     "panel.reactive": RefusedValueFilter,
@@ -435,10 +508,11 @@ WRAPPERS = [
     (SessionHandler, "get_session", _refuse_malformed_session_request),
     (WSHandler, "open", _refuse_malformed_token),
     (BokehTornado, "_keep_alive", _leave_closing_sockets_to_tornado),
+    (ServerSession, "_handle_pull", _remember_pull),
+    (panel_document, "_drain_unconnected_events", _send_changes_once_pulled),
 ]
-#: Installed only by a notebook's Explorer (``install(notebook=True)``): in a
-#: served app they held patches back, and pages failed with "reference … isn't
-#: known" (tests/ui/test_lessons.py), though only notebooks should use them.
+#: Installed only by a notebook's Explorer (``install(notebook=True)``): a
+#: served app has no use for them.
 NOTEBOOK_WRAPPERS = [
     (panel_notebook, "diff", _notebook_diff),
     (panel_notebook, "send", _send_in_order),
@@ -462,7 +536,7 @@ def install(notebook: bool = False) -> None:
             method = owner.__dict__[attribute]
             if getattr(method, "_workaround", None) is not wrap:
                 wrapped = wrap(method)
-                wrapped._workaround = wrap
+                wrapped._workaround, wrapped._original = wrap, method
                 setattr(owner, attribute, wrapped)
 
 

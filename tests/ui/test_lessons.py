@@ -70,9 +70,6 @@ def check_step(page: Page, lesson: Lesson, number: int):
                 expect(control).to_be_hidden()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug (docs/development.md, Open problems): Bokeh page errors 'reference p… "
-    "isn't known' during the lessons, on main since the merges of 2026-12-06"))
 def test_three_lessons_run_end_to_end(page: Page, app_url: str):
     page.set_default_timeout(STEP_TIMEOUT)
     # A bad lesson name is text in a message; the link's other settings still apply.
