@@ -34,6 +34,9 @@ not, found with panel 1.9.4, bokeh 3.9.2 and tornado 6.6.1, and nothing else:
   ``_send_in_order`` sends a document's patches in the order they were made;
   ``_inline_new_stylesheets`` keeps models made later off the CDN with
   ``pn.extension(inline=True)``.
+- :func:`_serve_own_stylesheets`: a session opened by its websocket alone
+  (with ``--num-procs`` above 1, in the process the page did not come from)
+  loads Panel's CSS from this server, not from cdn.holoviz.org.
 
 :func:`install` installs them all; the app calls it for every page it builds.
 The tests in tests/test_workarounds.py check, marked ``xfail(strict=True)``,
@@ -66,8 +69,11 @@ from bokeh.server.views.ws import WSHandler
 from bokeh.util.token import get_session_id, get_token_payload
 from panel.io import document as panel_document
 from panel.io import notebook as panel_notebook
+from panel.io.application import Application
 from panel.io.document import GC_DEBOUNCE
 from panel.io.notebook import patch_inline_stylesheets
+from panel.io.resources import CDN_DIST, LOCAL_DIST, use_cdn
+from panel.io.state import set_curdoc
 from panel.util import edit_readonly
 from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
@@ -83,6 +89,7 @@ __all__ = [
     "on_empty_upload",
     "quiet_busy_bar",
     "release",
+    "set_dist_url",
     "trim_soon",
 ]
 
@@ -220,6 +227,49 @@ def _leave_closing_sockets_to_tornado(keep_alive):
                 connection.send_ping()
 
     return ping
+
+
+def set_dist_url(doc) -> None:
+    """Give ``doc`` the dist_url its HTML page would give it, unless it has one.
+
+    Where Panel's stylesheets come from: this server's ``static/`` route
+    (relative to the app's path) unless Bokeh's resources are ``cdn``, the
+    value :func:`panel.io.server.server_html_page_for_session` sets.
+    """
+    if "dist_url" in doc._template_variables:
+        return
+    with set_curdoc(doc):
+        rel_path = pn.state.rel_path
+    local = f"{rel_path}/{LOCAL_DIST}" if rel_path else LOCAL_DIST
+    doc._template_variables["dist_url"] = CDN_DIST if use_cdn() else local
+
+
+def _serve_own_stylesheets(set_session_prefix):
+    """Wrap Panel's ``Application._set_session_prefix`` to set the document's dist_url.
+
+    Checked on panel 1.9.4 and bokeh 3.9.2.  Panel's components name their
+    stylesheets on cdn.holoviz.org and rewrite them, when their Bokeh model is
+    made, to the document's template variable ``dist_url`` (``Syncable.
+    _get_properties``, panel/reactive.py:714); without it they stay on the CDN.
+    Only the HTML page sets it (``server_html_page_for_session``,
+    panel/io/server.py:375).  With ``--num-procs`` above 1 the page's request
+    and its websocket often reach different processes (in our runs every
+    time): the second process has no such session, so Bokeh's websocket
+    handler creates it anew from the token, builds the app again and sends
+    that document, whose ``dist_url`` no page ever set.  The page then loaded
+    loading.css, listpanel.css and the material theme's CSS from the CDN,
+    which the Content-Security-Policy blocks (and which offline never load).
+    Here every served document gets the dist_url first, before the app is
+    built (the prefix is set at the start of ``initialize_document``).
+    """
+
+    @functools.wraps(set_session_prefix)
+    def prefixed(self, doc):
+        set_session_prefix(self, doc)
+        if doc.session_context is not None:
+            set_dist_url(doc)
+
+    return prefixed
 
 
 class _ClosedSocketTaskFilter(logging.Filter):
@@ -510,6 +560,7 @@ WRAPPERS = [
     (BokehTornado, "_keep_alive", _leave_closing_sockets_to_tornado),
     (ServerSession, "_handle_pull", _remember_pull),
     (panel_document, "_drain_unconnected_events", _send_changes_once_pulled),
+    (Application, "_set_session_prefix", _serve_own_stylesheets),
 ]
 #: Installed only by a notebook's Explorer (``install(notebook=True)``): a
 #: served app has no use for them.
@@ -526,7 +577,12 @@ def install(notebook: bool = False) -> None:
 
     Idempotent and thread-safe: the app calls it for every page it builds,
     with ``notebook=True`` for a notebook's output (:data:`NOTEBOOK_WRAPPERS`).
+    A served page being built (``panel serve`` of a script, which installs
+    nothing before its first session) gets its dist_url here too.
     """
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        set_dist_url(doc)
     with _lock:
         for name, kind in FILTERS.items():
             logger = logging.getLogger(name)
