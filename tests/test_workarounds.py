@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from bokeh.client import pull_session
 from bokeh.document import Document
+from bokeh.model import Model
 from bokeh.protocol import Protocol
 from bokeh.protocol.exceptions import ProtocolError
 from bokeh.server.connection import ServerConnection
@@ -39,6 +41,7 @@ from bokeh.server.session import ServerSession
 from bokeh.server.tornado import BokehTornado
 from bokeh.server.views.ws import WSHandler
 from panel.io import document as panel_document
+from panel.io.resources import JS_VERSION
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClosedError, WebSocketHandler, websocket_connect
 
@@ -650,6 +653,43 @@ def test_install_is_idempotent(installed):
         method = owner.__dict__[attribute]
         assert method._workaround is wrap
         assert getattr(method._original, "_workaround", None) is None
+
+
+# ---- stylesheets of a session the websocket opens --------------------------------
+
+
+def _stylesheets_of_a_websocket_session(app: _Served) -> list[str]:
+    """Open a session by its websocket alone; return its documents' stylesheet URLs.
+
+    As a second process of ``--num-procs`` does when a page's websocket
+    reaches it: no HTML page was served for the session there.
+    """
+
+    def pull():
+        with pull_session(url=f"http://127.0.0.1:{app.port}/app") as session:
+            models = session.document.select({"type": Model})
+            return [str(sheet.url) for model in models
+                    for sheet in getattr(model, "stylesheets", ()) if hasattr(sheet, "url")]
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(pull).result()
+
+
+@upstream_still_needs_it("panel 1.9.4 rewrites its CDN stylesheets to this server's only "
+                         "in a session whose HTML page it served")
+def test_upstream_websocket_session_loads_stylesheets_from_this_server(upstream_app):
+    urls = _stylesheets_of_a_websocket_session(upstream_app)
+    assert urls
+    assert [url for url in urls if "cdn.holoviz.org" in url] == []
+
+
+def test_a_websocket_session_loads_stylesheets_from_this_server(app):
+    urls = _stylesheets_of_a_websocket_session(app)
+    assert "static/extensions/panel/css/markdown.css?v=" + JS_VERSION in urls
+    assert [url for url in urls if "://" in url] == []
+    status, page = app.get()  # the page's own session: unchanged
+    assert status == 200
+    assert "cdn.holoviz.org" not in page
 
 
 # ---- panel-material-ui's FileInput and an empty file -----------------------------
