@@ -260,11 +260,14 @@ def test_notebook_app_talks_both_ways_through_the_comm(notebook_page: Page):
     assert float(test_r2.inner_text()) == pytest.approx(model_at(6).test_score_, abs=5e-4)
 
     # Python → browser: a new cell sets the kernel's model; the page follows.
-    add_cell_and_run(page, "model.degree = 9\nprint(model.degree)")
+    # The cell's value (an execute_result, answering the cell's own request), not a
+    # print: in two loaded full-suite runs the cell ran (the page reached degree 9)
+    # but its printed line never showed in it.
+    add_cell_and_run(page, "model.degree = 9\nmodel.degree")
     from_python = wait_for_fit_degree(page, 9)
     assert from_python["fit"] == pytest.approx(model_at(9).fit_curve()["y"].tolist(), rel=1e-6)
     expect(test_r2).to_have_text(f"{model_at(9).test_score_:.4g}")  # as the scores card shows it
-    # The typed cell (the last one) printed the kernel's degree.
+    # The typed cell (the last one) shows the kernel's degree as its value.
     typed_output = page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-OutputArea-output")
     expect(typed_output).to_have_text(re.compile(r"(^|\n)9\s*$"), timeout=20_000)
 
