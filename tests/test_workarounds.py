@@ -172,6 +172,12 @@ class _Served:
         assert status == 200
         return re.search(r'"token":\s*"([^"]+)"', page)[1]
 
+    async def connect(self, token: str):
+        """Open the app's websocket with ``token``, as a page of the app would."""
+        request = HTTPRequest(f"ws://127.0.0.1:{self.port}/app/ws",
+                              headers={"Origin": f"http://127.0.0.1:{self.port}"})
+        return await websocket_connect(request, subprotocols=["bokeh", token])
+
     def websocket(self, token: str) -> str | None:
         """Open the app's websocket with ``token``; return its first message.
 
@@ -179,9 +185,7 @@ class _Served:
         """
 
         async def exchange():
-            request = HTTPRequest(f"ws://127.0.0.1:{self.port}/app/ws",
-                                  headers={"Origin": f"http://127.0.0.1:{self.port}"})
-            connection = await websocket_connect(request, subprotocols=["bokeh", token])
+            connection = await self.connect(token)
             try:
                 message = await asyncio.wait_for(connection.read_message(), WAIT_S)
             except TimeoutError:
@@ -360,9 +364,7 @@ def _pull_and_listen(app: _Served) -> str:
     token = re.search(r'"token":\s*"([^"]+)"', page)[1]
 
     async def exchange():
-        request = HTTPRequest(f"ws://127.0.0.1:{app.port}/app/ws",
-                              headers={"Origin": f"http://127.0.0.1:{app.port}"})
-        connection = await websocket_connect(request, subprotocols=["bokeh", token])
+        connection = await app.connect(token)
         assert json.loads(await connection.read_message())["msgtype"] == "ACK"
         for fragment in ('{"msgid": "1", "msgtype": "PULL-DOC-REQ"}', "{}", "{}"):
             await connection.write_message(fragment)
