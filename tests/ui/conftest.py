@@ -22,6 +22,7 @@ from polyfit_explorer.testing import (
     CHROMIUM_ARGS,
     RENDERED,
     SETTLED,
+    UNSETTLED,
     VIEWPORT,
     serve,
     server_log_problems,
@@ -224,9 +225,22 @@ def pytest_runtest_call(item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Show the server's log of a failed UI test next to its failure."""
+    """Show the server's log and the page's state of a failed UI test next to its failure."""
     report = yield
     watch = item.stash.get(_WATCH, None)
     if watch is not None and report.failed:
         report.sections.append(("Captured server log", watch.server_log()))
+        report.sections.append(("Page state", _page_state(item.funcargs.get("page"))))
     return report
+
+
+def _page_state(page) -> str:
+    """What keeps the page from SETTLED (UNSETTLED), its URL and the browser errors."""
+    if page is None:
+        return "no page"
+    try:
+        if not page.evaluate("() => window.Bokeh !== undefined && Bokeh.documents.length > 0"):
+            return f"{page.url}: no Bokeh document"
+        return f"{page.url}\n{page.evaluate(UNSETTLED)}"
+    except PlaywrightError as error:
+        return f"could not read the page: {error}"
