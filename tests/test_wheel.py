@@ -64,9 +64,12 @@ def venv(dist, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(home / "env")], check=True, timeout=120)
     bin_dir = home / "env" / "bin"
+    # --no-compile: pip would compile all of scipy's, scikit-learn's, Bokeh's and
+    # Panel's modules to bytecode (CPU the other test worker needs); Python compiles
+    # what it imports when it imports it.
     result = subprocess.run(
         [str(bin_dir / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-         "--no-input", "--quiet", str(dist["wheel"])],
+         "--no-input", "--quiet", "--no-compile", str(dist["wheel"])],
         capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     return bin_dir

@@ -305,9 +305,14 @@ def download(page: Page, label: str) -> bytes:
 
 @pytest.fixture
 def app(page: Page, app_url: str) -> Page:
-    """The app in a fresh session, drawn, with the loading overlay gone."""
+    """The app in a fresh session, drawn and settled, with the loading overlay gone.
+
+    Settled: a patch of the editable points still on its way from the page's
+    first update would undo a drag made before it arrived.
+    """
     page.goto(app_url, timeout=LOAD_TIMEOUT)
     page.wait_for_function(RENDERED, timeout=LOAD_TIMEOUT)
+    page.wait_for_function(SETTLED, timeout=LOAD_TIMEOUT)
     page.wait_for_function(LOADER_GONE)
     return page
 
