@@ -226,13 +226,25 @@ def run_all_cells(page: Page) -> None:
 
 
 def add_cell_and_run(page: Page, code: str) -> None:
-    """Add a code cell at the end of the notebook, type ``code`` into it and run it."""
-    page.locator(".jp-Notebook .jp-Cell").last.click()
+    """Add a code cell at the end of the notebook, type ``code`` into it and run it.
+
+    Each key waits for what the one before did: on a loaded machine JupyterLab
+    took a key before the cell an earlier key made was ready for it.
+    """
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    count = cells.count()
+    cells.last.click()
     page.keyboard.press("Escape")  # command mode
     page.keyboard.press("b")  # a new code cell below, selected
-    page.keyboard.press("Enter")  # edit it
+    expect(cells).to_have_count(count + 1)
+    typed = cells.last
+    expect(typed).to_have_class(re.compile(r"\bjp-mod-active\b"))
+    typed.locator(".cm-content").click()  # edit it
     page.keyboard.type(code)
+    expect(typed.locator(".cm-line")).to_have_text(code.split("\n"))
     page.keyboard.press("Control+Enter")  # run it and stay: it stays the last cell
+    expect(typed.locator(".jp-InputArea-prompt")).to_have_text(re.compile(r"\[\d+\]"),
+                                                                 timeout=RUN_ALL_TIMEOUT)
 
 
 def test_notebook_app_talks_both_ways_through_the_comm(notebook_page: Page):
