@@ -15,6 +15,9 @@ Sections, in order (each module also runs alone):
   document, and the websocket bytes per change (benchmarks/e2e.py);
 * ``rapid``: 40 key presses in a row, and how soon after the last result the
   page agrees with itself (benchmarks/rapid.py);
+* ``page_load``: a first page in Chromium, until it has settled: the
+  session's build, the pull, building the views, the first verdict
+  (benchmarks/page_load.py);
 * ``diagnostics``: the diagnostics' speed targets (benchmarks/diagnostics.py);
 * ``load``: concurrent sessions and server memory (benchmarks/load.py, when
   that file exists);
@@ -41,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["changes", "bytes", "e2e", "rapid", "diagnostics", "load", "nginx", "allocator"]
+SECTIONS = ["changes", "bytes", "e2e", "rapid", "page_load", "diagnostics", "load", "nginx", "allocator"]
 #: Sections --quick leaves out unless named: diagnostics has no quick mode; nginx
 #: starts two processes and nginx even in its quick mode.
 SLOW = {"diagnostics", "nginx"}
@@ -81,6 +84,10 @@ def run_section(name: str, quick: bool) -> str | None:
         import rapid
 
         return rapid.run(quick)
+    if name == "page_load":
+        import page_load
+
+        return page_load.run(quick)
     if name == "diagnostics":
         import diagnostics
 
