@@ -135,9 +135,10 @@ def report(results: list[dict], info: str) -> str:
     profiled = [r["javascript"] for r in results if r["javascript"] is not None]
     median = {phase: float(np.median([r[phase] for r in plain])) for phase in PHASES}
     rows = [["HTML (the session built)", f"{median['html']:.2f}", f"{median['html']:.2f}"]]
-    for phase, label in [("reply", "scripts run, document pulled"), ("ready", "views built (document_ready)"),
-                         ("rendered", "figures drawn (RENDERED)"),
-                         ("settled", "verdict and tab arrived (SETTLED)")]:
+    labels = {"reply": "scripts run, document pulled", "ready": "views built (document_ready)",
+              "rendered": "figures drawn (RENDERED)",
+              "settled": "verdict and tab arrived (SETTLED)"}
+    for phase, label in labels.items():
         before = PHASES[PHASES.index(phase) - 1]
         rows.append([label, f"{median[phase]:.2f}", f"{median[phase] - median[before]:.2f}"])
     cpu = {key: float(np.median([p[key] for p in profiled])) for key in profiled[0]}

@@ -44,7 +44,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["changes", "bytes", "e2e", "rapid", "page_load", "diagnostics", "load", "nginx", "allocator"]
+SECTIONS = ["changes", "bytes", "e2e", "rapid", "page_load", "diagnostics", "load", "nginx",
+            "allocator"]
 #: Sections --quick leaves out unless named: diagnostics has no quick mode; nginx
 #: starts two processes and nginx even in its quick mode.
 SLOW = {"diagnostics", "nginx"}

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
