@@ -166,3 +166,39 @@ def test_exclude_include_reset_and_pin():
     assert not np.allclose(pinned["y"], model.fit_curve()["y"])
     explorer.data_plot.unpin()
     assert explorer.data_plot.pinned is None
+
+
+def test_a_link_refits_the_model_once_for_all_its_settings(monkeypatch):
+    explorer = Explorer()
+    fits = []
+    fit_split = RegressionModel._fit_split
+    monkeypatch.setattr(RegressionModel, "_fit_split",
+                        lambda self, *args: fits.append(self.degree) or fit_split(self, *args))
+    query = "degree=7&penalty=l2&alpha_mode=manual&alpha=0.5&test_size=0.3"
+    assert apply_query(explorer, query) == []
+    assert fits == [7]
+    one_by_one = RegressionModel(degree=7, penalty="l2", alpha_mode="manual", alpha=0.5,
+                                 test_size=0.3)
+    assert explorer.model.fit_curve().equals(one_by_one.fit_curve())
+    assert explorer.model.test_score_ == one_by_one.test_score_
+
+
+class _NoRidgeAtSeven(RegressionModel):
+    """Refuses one combination of settings that neither setting breaks alone."""
+
+    def make_estimator(self, **overrides):
+        if self.degree == 7 and self.penalty == "l2":
+            raise ValueError("degree 7 with an L2 penalty is refused here.")
+        return super().make_estimator(**overrides)
+
+
+def test_settings_refused_together_are_applied_one_at_a_time():
+    explorer = Explorer(model=_NoRidgeAtSeven())
+    (problem,) = apply_query(explorer, "degree=7&penalty=l2&test_size=0.3")
+    # One at a time, the second setting is the one refused, and says so.
+    assert problem.startswith("Ignored penalty from the link: ")
+    assert "degree 7 with an L2 penalty is refused here" in problem
+    assert (explorer.model.degree, explorer.model.penalty) == (7, "none")
+    assert explorer.model.test_size == 0.3
+    reference = RegressionModel(degree=7, test_size=0.3)
+    assert explorer.model.test_score_ == reference.test_score_

@@ -36,7 +36,14 @@ def query_of(explorer) -> str:
 
 
 def apply_query(explorer, query: str) -> list[str]:
-    """Apply a URL query to the Explorer; return a sentence for each value not applied."""
+    """Apply a URL query to the Explorer; return a sentence for each value not applied.
+
+    The model's settings are applied together, so the model refits once, not
+    once per setting.  If the model refuses them together (a combination, such
+    as more folds than training points, that no single setting breaks), it is
+    back where it was, and they are applied again one at a time: each refusal
+    then names its own setting, as a single change would.
+    """
     values = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True))
     problems = []
     truth = values.pop("truth", None)
@@ -47,7 +54,17 @@ def apply_query(explorer, query: str) -> list[str]:
             explorer.truth = titles[truth]
         else:
             problems.append(f"Unknown ground truth {quoted(truth)}: kept {explorer.truth!r}.")
+    try:
+        with param.parameterized.batch_call_watchers(explorer.model):
+            return problems + _apply_settings(explorer, values)
+    except (ValueError, TypeError):
+        return problems + _apply_settings(explorer, values)
+
+
+def _apply_settings(explorer, values: dict[str, str]) -> list[str]:
+    """Set each ``data.<name>`` and model setting of a link; return why any was not set."""
     generator = explorer.model.data
+    problems = []
     for key, text in values.items():
         prefix, _, name = key.rpartition(".")
         target = generator if prefix == "data" else explorer.model if not prefix else None
