@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -15,9 +19,11 @@ import numpy as np
 from diagnostics import table
 
 __all__ = [
-    "cpu_model", "load", "machine", "measured", "ms", "now", "progress", "sized_main", "summary",
-    "table",
+    "app_in_chromium", "cpu_model", "load", "machine", "measured", "ms", "now", "progress",
+    "section", "sized_main", "summary", "table",
 ]  # fmt: skip
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LIBRARIES = [
     "numpy", "scipy", "pandas", "scikit-learn", "param", "panel", "bokeh", "holoviews",
@@ -103,3 +109,36 @@ def sized_main(doc: str, run, quick_help: str, argv=None) -> str:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
     return run(args.quick, sizes)
+
+
+def section(measure, report) -> str:
+    """Run ``measure()``, dated; return and print ``report(results, dated)``, its Markdown."""
+    started, load_start, start = now(), load(), time.perf_counter()
+    results = measure()
+    text = report(results, measured(started, load_start, time.perf_counter() - start))
+    print(text)
+    return text
+
+
+@contextlib.contextmanager
+def app_in_chromium() -> Iterator[tuple]:
+    """``python -m polyfit_explorer`` on a free port and the system Chromium, headless.
+
+    Yields ``(served, browser)``.  When the block ends, fails if the server
+    logged an error: a measurement of a failing app measures nothing.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from polyfit_explorer.testing import CHROMIUM, CHROMIUM_ARGS, serve, server_log_problems
+
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "server.log"
+        with (serve(["-m", "polyfit_explorer"], log, cwd=ROOT) as served,
+              sync_playwright() as playwright):
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                 args=CHROMIUM_ARGS)
+            yield served, browser
+            browser.close()
+        problems = server_log_problems(log.read_text())
+    if problems:
+        raise RuntimeError(f"the server logged errors: {problems[:3]}")

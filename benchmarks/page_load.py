@@ -28,26 +28,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from playwright.sync_api import sync_playwright
 
-from _report import load as load_average
-from _report import measured, now, progress, table
-from polyfit_explorer.testing import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    RENDERED,
-    SETTLED,
-    VIEWPORT,
-    serve,
-    server_log_problems,
-)
+from _report import app_in_chromium, progress, section, table
+from polyfit_explorer.testing import RENDERED, SETTLED, VIEWPORT
 
-ROOT = Path(__file__).resolve().parents[1]
 APP_PATH = "explorer"
 HEADING = "## A first page load: until the page has settled"
 TIMEOUT_MS = 120_000
@@ -111,10 +98,8 @@ def _javascript_cpu(profile: dict) -> dict[str, float]:
             "after_resize": inclusive["after_resize"]}
 
 
-def measure(loads: int, log: Path) -> list[dict]:
-    with (serve(["-m", "polyfit_explorer"], log, cwd=ROOT) as served,
-          sync_playwright() as playwright):
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def measure(loads: int) -> list[dict]:
+    with app_in_chromium() as (served, browser):
         url = served.url(APP_PATH)
         one_load(browser, url, profile=False)  # warms the server's caches
         results = []
@@ -123,10 +108,6 @@ def measure(loads: int, log: Path) -> list[dict]:
             # Every other load profiled: the profiler slows the page it watches.
             results.append(one_load(browser, url, profile=i % 2 == 1))
             progress(f"settled after {results[-1]['settled']:.1f} s", end="\n")
-        browser.close()
-    problems = server_log_problems(log.read_text())
-    if problems:
-        raise RuntimeError(f"the server logged errors: {problems[:3]}")
     return results
 
 
@@ -165,12 +146,7 @@ def report(results: list[dict], info: str) -> str:
 
 
 def run(quick: bool = False) -> str:
-    started, load_start, start = now(), load_average(), time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        results = measure(4 if quick else 10, Path(folder) / "server.log")
-    text = report(results, measured(started, load_start, time.perf_counter() - start))
-    print(text)
-    return text
+    return section(lambda: measure(4 if quick else 10), report)
 
 
 def main(argv=None) -> str:

@@ -28,26 +28,12 @@ and shows the final degree.
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
-from playwright.sync_api import sync_playwright
 
-from _report import load as load_average
-from _report import measured, ms, now, progress, table
-from polyfit_explorer.testing import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    RENDERED,
-    SETTLED,
-    VIEWPORT,
-    serve,
-    server_log_problems,
-)
+from _report import app_in_chromium, ms, progress, section, table
+from polyfit_explorer.testing import RENDERED, SETTLED, VIEWPORT
 
-ROOT = Path(__file__).resolve().parents[1]
 APP_PATH = "explorer"
 HEADING = "## Many presses in a row: the page agrees with itself after the last result"
 N = 1_000
@@ -105,10 +91,8 @@ def one_round(page, right: int) -> dict:
                 final=still and f"degree={right}&" in shown + "&")
 
 
-def measure(rounds: int, log: Path) -> list[dict]:
-    with (serve(["-m", "polyfit_explorer"], log, cwd=ROOT) as served,
-          sync_playwright() as playwright):
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def measure(rounds: int) -> list[dict]:
+    with app_in_chromium() as (served, browser):
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(f"{served.url(APP_PATH)}?data.n_samples={N}")
         page.wait_for_function(RENDERED, timeout=TIMEOUT_MS)
@@ -119,10 +103,6 @@ def measure(rounds: int, log: Path) -> list[dict]:
             progress(f"round {i + 1} ...")
             results.append(one_round(page, RIGHT[i % 2]))
             progress(f"{results[-1]['result_to_agreed']:.0f} ms", end="\n")
-        browser.close()
-    problems = server_log_problems(log.read_text())
-    if problems:
-        raise RuntimeError(f"the server logged errors: {problems[:3]}")
     return results
 
 
@@ -158,12 +138,7 @@ def report(results: list[dict], info: str) -> str:
 
 
 def run(quick: bool = False) -> str:
-    started, load_start, start = now(), load_average(), time.perf_counter()
-    with tempfile.TemporaryDirectory() as folder:
-        results = measure(2 if quick else 6, Path(folder) / "server.log")
-    text = report(results, measured(started, load_start, time.perf_counter() - start))
-    print(text)
-    return text
+    return section(lambda: measure(2 if quick else 6), report)
 
 
 def main(argv=None) -> str:
