@@ -39,10 +39,10 @@ def apply_query(explorer, query: str) -> list[str]:
     """Apply a URL query to the Explorer; return a sentence for each value not applied.
 
     The model's settings are applied together, so the model refits once, not
-    once per setting.  If the model refuses them together (a combination, such
-    as more folds than training points, that no single setting breaks), it is
-    back where it was, and they are applied again one at a time: each refusal
-    then names its own setting, as a single change would.
+    once per setting.  If the model refuses them together (a combination that
+    no single setting breaks, such as one a subclass's estimator cannot fit),
+    it is back where it was, and they are applied again one at a time: each
+    refusal then names its own setting, as a single change would.
     """
     values = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True))
     problems = []

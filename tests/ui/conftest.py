@@ -235,7 +235,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def _page_state(page) -> str:
-    """What keeps the page from SETTLED (UNSETTLED), its URL and the browser errors."""
+    """The page's URL and what keeps it from SETTLED (``UNSETTLED``); the errors are above."""
     if page is None:
         return "no page"
     try:

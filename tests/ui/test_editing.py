@@ -307,8 +307,9 @@ def download(page: Page, label: str) -> bytes:
 def app(page: Page, app_url: str) -> Page:
     """The app in a fresh session, drawn and settled, with the loading overlay gone.
 
-    Settled: a patch of the editable points still on its way from the page's
-    first update would undo a drag made before it arrived.
+    Settled: a drag started once the page had drawn but before it had settled
+    left the point where it was (a loaded full-suite run, 2026-12-07); by
+    SETTLED nothing of the page's first update is still on its way.
     """
     page.goto(app_url, timeout=LOAD_TIMEOUT)
     page.wait_for_function(RENDERED, timeout=LOAD_TIMEOUT)
